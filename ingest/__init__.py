@@ -1,0 +1,1 @@
+"""The ingest job: read, clean, chunk, embed and store articles."""

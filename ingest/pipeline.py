@@ -1,0 +1,198 @@
+"""The ingest pipeline: read → clean → decide new/changed/unchanged → chunk → embed → store → prune.
+
+Crash safety: a changed article's new chunks are written before its stale chunks are deleted, and
+the store marks an article complete only when all chunks of one content version are present, so a
+run killed at any point is repaired by the next run without duplicates.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.chunking import chunk_article
+from ingest.cleaning import clean_document
+from ingest.readers import RawDocument, Skipped, iter_documents
+from service.embeddings import Embedder
+from service.models import Article, ArticleSummary, Chunk, indexed_text
+from service.settings import Settings
+from service.store import ChunkStore, chunk_metadata
+
+ProgressHook = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
+
+
+@dataclass
+class IngestReport:
+    """What one run did, for the end-of-run summary."""
+
+    read: int = 0
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    chunks_written: int = 0
+    chunks_deleted: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class _Pending:
+    """An article whose chunks must be (re)written, and the chunk ids it had before."""
+
+    article: Article
+    chunks: list[Chunk]
+    stale_ids: list[str]
+
+
+def _within(path: str, roots: Sequence[Path]) -> bool:
+    """True when path is one of the roots or lies under one of them."""
+    resolved = Path(path)
+    return any(resolved == root or root in resolved.parents for root in roots)
+
+
+class IngestPipeline:
+    """Runs an ingest over paths into one store with one embedder."""
+
+    def __init__(self, store: ChunkStore, embedder: Embedder, settings: Settings) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._settings = settings
+
+    def run(
+        self,
+        paths: Sequence[Path],
+        *,
+        prune: bool = False,
+        reset: bool = False,
+        progress: ProgressHook | None = None,
+    ) -> IngestReport:
+        """Ingest the paths; see the module docstring for the guarantees."""
+        started = time.perf_counter()
+        report = IngestReport()
+        if reset:
+            self._store.reset()
+        indexed = self._store.articles()
+        articles, files_read = self._read(paths, report)
+        pending = self._plan(articles, indexed, report)
+        self._write(pending, report, progress)
+        if prune:
+            self._prune(paths, articles, files_read, indexed, report)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _read(self, paths: Sequence[Path], report: IngestReport) -> tuple[list[Article], set[str]]:
+        """Read and clean every document; also return the files that could be read."""
+        articles: dict[str, Article] = {}
+        files_read: set[str] = set()
+        for item in iter_documents(paths):
+            if isinstance(item, Skipped):
+                report.skipped.append(item)
+                continue
+            files_read.add(item.source_file)
+            report.read += 1
+            cleaned = clean_document(item)
+            if isinstance(cleaned, Skipped):
+                report.skipped.append(cleaned)
+                continue
+            if cleaned.meta.id in articles:
+                report.skipped.append(Skipped(item.origin, "same origin read twice in this run"))
+                continue
+            articles[cleaned.meta.id] = cleaned
+        return list(articles.values()), files_read
+
+    def _plan(
+        self, articles: Iterable[Article], indexed: dict[str, ArticleSummary], report: IngestReport
+    ) -> list[_Pending]:
+        """Sort articles into unchanged (skipped) and pending (new or changed)."""
+        pending: list[_Pending] = []
+        size, overlap = self._settings.chunk_size, self._settings.chunk_overlap
+        for article in articles:
+            before = indexed.get(article.meta.id)
+            if before and before.complete and before.content_hash == article.content_hash:
+                report.unchanged.append(article.meta.id)
+                continue
+            (report.changed if before else report.new).append(article.meta.id)
+            chunks = chunk_article(article, size, overlap)
+            new_ids = {c.id for c in chunks}
+            stale = [cid for cid in (before.chunk_ids if before else []) if cid not in new_ids]
+            pending.append(_Pending(article, chunks, stale))
+        return pending
+
+    def _write(self, pending: list[_Pending], report: IngestReport, progress: ProgressHook | None) -> None:
+        """Embed and store pending articles in batches; drop stale chunks once replaced."""
+        total = sum(len(p.chunks) for p in pending)
+        batch_target = max(self._settings.embedding_batch_size * 4, 64)
+        group: list[_Pending] = []
+        done = 0
+        if progress:
+            progress(0, total)
+        for item in pending:
+            group.append(item)
+            if sum(len(p.chunks) for p in group) >= batch_target:
+                done += self._write_group(group, report)
+                group = []
+                if progress:
+                    progress(done, total)
+        if group:
+            done += self._write_group(group, report)
+            if progress:
+                progress(done, total)
+
+    def _write_group(self, group: list[_Pending], report: IngestReport) -> int:
+        """Embed and upsert a group of articles, then delete their stale chunks."""
+        chunks = [c for p in group for c in p.chunks]
+        if chunks:
+            vectors = self._embedder.embed([indexed_text(c) for c in chunks])
+            metadatas = [
+                chunk_metadata(c, p.article.content_hash, len(p.chunks), p.article.source_file)
+                for p in group
+                for c in p.chunks
+            ]
+            self._store.upsert(chunks, vectors, [c.text for c in chunks], metadatas)
+        stale = [cid for p in group for cid in p.stale_ids]
+        if stale:
+            self._store.delete_chunks(stale)
+        report.chunks_written += len(chunks)
+        report.chunks_deleted += len(stale)
+        return len(chunks)
+
+    def _prune(
+        self,
+        paths: Sequence[Path],
+        articles: list[Article],
+        files_read: set[str],
+        indexed: dict[str, ArticleSummary],
+        report: IngestReport,
+    ) -> None:
+        """Delete indexed articles from under the given paths that this run no longer saw.
+
+        An article goes when its file is gone, or when its file was read and no longer holds it
+        (a record removed from a JSON file). A file that exists but could not be read keeps its
+        articles: nothing is lost to a read error.
+        """
+        roots = [p.resolve() for p in paths]
+        seen = {a.meta.id for a in articles}
+        gone = [
+            article_id
+            for article_id, summary in indexed.items()
+            if article_id not in seen
+            and summary.source_file
+            and _within(summary.source_file, roots)
+            and (summary.source_file in files_read or not os.path.exists(summary.source_file))
+        ]
+        if gone:
+            self._store.delete_articles(gone)
+            report.pruned.extend(gone)
+            report.chunks_deleted += sum(indexed[a].chunk_count for a in gone)
+
+
+def read_articles(paths: Sequence[Path]) -> list[Article | Skipped]:
+    """Read and clean without touching any index (for inspection and tests)."""
+    out: list[Article | Skipped] = []
+    for item in iter_documents(paths):
+        out.append(clean_document(item) if isinstance(item, RawDocument) else item)
+    return out

@@ -1,0 +1,1 @@
+"""newsrag: semantic search and question answering over news articles."""

@@ -1,0 +1,44 @@
+"""Named dependencies handing the app's parts to route handlers."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+
+from service.answering import AnswerService
+from service.api.parts import Parts
+from service.retrieval import Retriever
+from service.settings import Settings
+from service.store import ChunkStore
+
+
+def get_parts(request: Request) -> Parts:
+    """The parts built by the lifespan."""
+    return cast(Parts, request.app.state.parts)
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The app's settings."""
+    return get_parts(request).settings
+
+
+def get_store(request: Request) -> ChunkStore:
+    """The chunk store."""
+    return get_parts(request).store
+
+
+def get_retriever(request: Request) -> Retriever:
+    """The retriever."""
+    return get_parts(request).retriever
+
+
+def get_answers(request: Request) -> AnswerService:
+    """The answering service."""
+    return get_parts(request).answers
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+StoreDep = Annotated[ChunkStore, Depends(get_store)]
+RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
+AnswersDep = Annotated[AnswerService, Depends(get_answers)]

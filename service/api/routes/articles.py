@@ -1,0 +1,51 @@
+"""GET /articles and GET /articles/{id}: what is indexed."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter
+
+from service.api.deps import StoreDep
+from service.errors import NotFound
+from service.models import ArticleSummary
+from service.schemas import ArticleDetail, ArticleList, ArticleListItem, ChunkOut, ErrorResponse
+
+router = APIRouter(tags=["articles"])
+
+
+def _item(summary: ArticleSummary) -> ArticleListItem:
+    meta = summary.meta
+    return ArticleListItem(
+        id=meta.id,
+        title=meta.title,
+        source=meta.source,
+        author=meta.author,
+        published=meta.published,
+        origin=meta.origin,
+        chunk_count=summary.chunk_count,
+    )
+
+
+@router.get("/articles", response_model=ArticleList)
+def list_articles(store: StoreDep) -> ArticleList:
+    """Every indexed article, newest first (undated last)."""
+    summaries = sorted(
+        store.articles().values(),
+        key=lambda s: (s.meta.published or date.min, s.meta.title),
+        reverse=True,
+    )
+    return ArticleList(articles=[_item(s) for s in summaries])
+
+
+@router.get("/articles/{article_id}", response_model=ArticleDetail, responses={404: {"model": ErrorResponse}})
+def get_article(article_id: str, store: StoreDep) -> ArticleDetail:
+    """One article with its passages in reading order."""
+    found = store.articles({"article_id": article_id}).get(article_id)
+    if found is None:
+        raise NotFound(f"no article with id {article_id!r}")
+    chunks = store.chunks_of(article_id)
+    return ArticleDetail(
+        **_item(found).model_dump(),
+        chunks=[ChunkOut(chunk_id=c.id, index=c.index, text=c.text) for c in chunks],
+    )

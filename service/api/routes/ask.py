@@ -1,0 +1,38 @@
+"""POST /ask: answer a question from the articles, with citations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from service.answering import Answer
+from service.api.deps import AnswersDep, SettingsDep
+from service.schemas import AskRequest, AskResponse, ArticleOut, CitationOut, ErrorResponse
+
+router = APIRouter(tags=["answers"])
+
+
+def answer_response(answer: Answer) -> AskResponse:
+    """The API shape of a domain answer."""
+    return AskResponse(
+        answer=answer.text,
+        citations=[
+            CitationOut(
+                n=c.n,
+                chunk_id=c.passage.chunk.id,
+                quote=c.quote,
+                article=ArticleOut.of(c.passage.chunk.article),
+            )
+            for c in answer.citations
+        ],
+        generator=answer.generator,
+        insufficient=answer.insufficient,
+        degraded=answer.degraded,
+        reason=answer.reason or None,
+    )
+
+
+@router.post("/ask", response_model=AskResponse, responses={422: {"model": ErrorResponse}})
+def ask(body: AskRequest, answers: AnswersDep, settings: SettingsDep) -> AskResponse:
+    """An answer whose claims cite the passages they come from."""
+    filters = body.filters.to_domain() if body.filters else None
+    return answer_response(answers.ask(body.question, body.top_k or settings.top_k, filters))

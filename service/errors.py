@@ -1,0 +1,41 @@
+"""The error hierarchy of newsrag; the API maps each class to one HTTP status.
+
+    NewsragError                 500 internal_error (never raised on purpose)
+    ├── BadInput                 422 bad_input
+    ├── NotFound                 404 not_found
+    └── BackendUnavailable       503 backend_unavailable (Chroma, Ollama, the embedder)
+"""
+
+from __future__ import annotations
+
+
+class NewsragError(Exception):
+    """Base of every error newsrag raises on purpose."""
+
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadInput(NewsragError):
+    """The request cannot be served as asked."""
+
+    status_code = 422
+    code = "bad_input"
+
+
+class NotFound(NewsragError):
+    """The named article (or other resource) does not exist."""
+
+    status_code = 404
+    code = "not_found"
+
+
+class BackendUnavailable(NewsragError):
+    """A dependency (Chroma, Ollama) did not answer."""
+
+    status_code = 503
+    code = "backend_unavailable"

@@ -1,0 +1,176 @@
+"""Request and response models of the HTTP API (no LlamaIndex or Chroma types leak out)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from service.models import ArticleMeta, Filters, Passage
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class Strict(BaseModel):
+    """Unknown fields are an error, so a typo never goes unnoticed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class FiltersIn(Strict):
+    """Restrict retrieval by outlet, publication dates (inclusive) or article ids."""
+
+    sources: list[Name] = Field(default_factory=list, max_length=50, description="Outlet names, any case.")
+    published_after: date | None = Field(default=None, description="Earliest publication date, inclusive.")
+    published_before: date | None = Field(default=None, description="Latest publication date, inclusive.")
+    article_ids: list[Name] = Field(default_factory=list, max_length=500)
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Self:
+        if self.published_after and self.published_before and self.published_after > self.published_before:
+            raise ValueError("published_after must not be later than published_before")
+        return self
+
+    def to_domain(self) -> Filters:
+        """The domain filters."""
+        return Filters(
+            sources=tuple(self.sources),
+            published_after=self.published_after,
+            published_before=self.published_before,
+            article_ids=tuple(self.article_ids),
+        )
+
+
+class SearchRequest(Strict):
+    """A semantic search."""
+
+    query: Text
+    top_k: int | None = Field(default=None, ge=1, le=50, description="Results wanted; default RAG_TOP_K.")
+    filters: FiltersIn | None = None
+
+
+class AskRequest(Strict):
+    """A question to answer from the indexed articles."""
+
+    question: Text
+    top_k: int | None = Field(default=None, ge=1, le=50, description="Passages to answer from.")
+    filters: FiltersIn | None = None
+
+
+class ArticleOut(BaseModel):
+    """An article's metadata; unknown fields are empty strings or null."""
+
+    id: str
+    title: str
+    source: str
+    author: str
+    published: date | None
+    origin: str
+
+    @classmethod
+    def of(cls, meta: ArticleMeta) -> ArticleOut:
+        """From the domain record."""
+        return cls(
+            id=meta.id,
+            title=meta.title,
+            source=meta.source,
+            author=meta.author,
+            published=meta.published,
+            origin=meta.origin,
+        )
+
+
+class SearchResult(BaseModel):
+    """One retrieved passage."""
+
+    rank: int
+    score: float
+    chunk_id: str
+    text: str
+    article: ArticleOut
+
+    @classmethod
+    def of(cls, rank: int, passage: Passage) -> SearchResult:
+        """From a retrieved passage."""
+        chunk = passage.chunk
+        return cls(
+            rank=rank,
+            score=round(passage.score, 6),
+            chunk_id=chunk.id,
+            text=chunk.text,
+            article=ArticleOut.of(chunk.article),
+        )
+
+
+class SearchResponse(BaseModel):
+    """Passages best first."""
+
+    results: list[SearchResult]
+
+
+class CitationOut(BaseModel):
+    """What an [n] in the answer refers to."""
+
+    n: int
+    chunk_id: str
+    quote: str = Field(description="The sentence of the passage the claim rests on.")
+    article: ArticleOut
+
+
+class AskResponse(BaseModel):
+    """An answer with citations; every [n] in ``answer`` has an entry in ``citations``."""
+
+    answer: str
+    citations: list[CitationOut]
+    generator: str = Field(description="What wrote the answer: extractive, or ollama:<model>.")
+    insufficient: bool = Field(description="True when the articles do not contain the answer.")
+    degraded: bool = Field(default=False, description="True when the configured LLM failed.")
+    reason: str | None = Field(default=None, description="Why the answer is degraded.")
+
+
+class ArticleListItem(ArticleOut):
+    """An indexed article with its chunk count."""
+
+    chunk_count: int
+
+
+class ArticleList(BaseModel):
+    """The indexed articles, newest first."""
+
+    articles: list[ArticleListItem]
+
+
+class ChunkOut(BaseModel):
+    """One stored passage of an article."""
+
+    chunk_id: str
+    index: int
+    text: str
+
+
+class ArticleDetail(ArticleListItem):
+    """An article with its passages in reading order."""
+
+    chunks: list[ChunkOut]
+
+
+class Health(BaseModel):
+    """Liveness."""
+
+    status: str
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong, for people and programs."""
+
+    code: str
+    message: str
+    fields: list[dict[str, str]] | None = None
+
+
+class ErrorResponse(BaseModel):
+    """The one error shape of every failure."""
+
+    error: ErrorDetail

