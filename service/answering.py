@@ -124,7 +124,9 @@ class AnswerService:
             degraded, reason = True, exc.message
         return self.finish(draft, passages, degraded, reason)
 
-    def finish(self, draft: Draft, passages: list[Passage], degraded: bool = False, reason: str = "") -> Answer:
+    def finish(
+        self, draft: Draft, passages: list[Passage], degraded: bool = False, reason: str = ""
+    ) -> Answer:
         """Turn a draft into an answer whose every marker has a citation."""
         text, citations = renumber(draft.text, passages)
         if draft.insufficient or not citations:

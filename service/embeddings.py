@@ -49,12 +49,13 @@ class SentenceTransformerEmbedder:
     @property
     def dimension(self) -> int:
         """Length of each vector."""
-        return int(self._model.get_sentence_embedding_dimension() or 0)
+        dimension = self._model.get_sentence_embedding_dimension()
+        return int(dimension or 0)
 
     @property
     def max_seq_length(self) -> int:
         """Tokens the model reads before truncating."""
-        return int(self._model.max_seq_length)
+        return int(self._model.max_seq_length or 0)
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Unit vectors for the given texts, one row each, in order."""

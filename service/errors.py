@@ -1,9 +1,9 @@
 """The error hierarchy of newsrag; the API maps each class to one HTTP status.
 
-    NewsragError                 500 internal_error (never raised on purpose)
-    ├── BadInput                 422 bad_input
-    ├── NotFound                 404 not_found
-    └── BackendUnavailable       503 backend_unavailable (Chroma, Ollama, the embedder)
+NewsragError                 500 internal_error (never raised on purpose)
+├── BadInput                 422 bad_input
+├── NotFound                 404 not_found
+└── BackendUnavailable       503 backend_unavailable (Chroma, Ollama, the embedder)
 """
 
 from __future__ import annotations

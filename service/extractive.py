@@ -6,8 +6,8 @@ answer does not repeat itself, cites each with its passage, and says so when not
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np

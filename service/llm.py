@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator, Sequence
 
 import httpx
+from llama_index.core.llms import ChatMessage, MessageRole
 
 from service.embeddings import Embedder
 from service.errors import BackendUnavailable
@@ -65,9 +66,7 @@ class OllamaGenerator:
         """``ollama:<model>``."""
         return f"ollama:{self._settings.model}"
 
-    def _messages(self, question: str, passages: Sequence[Passage]) -> list[object]:
-        from llama_index.core.llms import ChatMessage, MessageRole
-
+    def _messages(self, question: str, passages: Sequence[Passage]) -> list[ChatMessage]:
         return [
             ChatMessage(role=MessageRole.SYSTEM, content=SYSTEM_PROMPT),
             ChatMessage(role=MessageRole.USER, content=user_prompt(question, passages)),
@@ -76,7 +75,7 @@ class OllamaGenerator:
     def generate(self, question: str, passages: Sequence[Passage]) -> Draft:
         """Ask the model once; raise BackendUnavailable when Ollama fails."""
         try:
-            response = self._llm.chat(self._messages(question, passages))  # type: ignore[arg-type]
+            response = self._llm.chat(self._messages(question, passages))
         except Exception as exc:  # httpx, ollama.ResponseError, timeouts
             raise BackendUnavailable(f"Ollama failed: {exc}") from exc
         text = (response.message.content or "").strip()
@@ -85,7 +84,7 @@ class OllamaGenerator:
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         """Token deltas from the model; raise BackendUnavailable when Ollama fails."""
         try:
-            for part in self._llm.stream_chat(self._messages(question, passages)):  # type: ignore[arg-type]
+            for part in self._llm.stream_chat(self._messages(question, passages)):
                 if part.delta:
                     yield part.delta
         except Exception as exc:

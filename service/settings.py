@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=Path("./data"), description="Folder of the embedded Chroma and any other index files."
     )
-    chroma: ChromaSettings = Field(default_factory=ChromaSettings)
+    chroma: ChromaSettings = Field(default_factory=ChromaSettings, description="Chroma location.")
     collection: str = Field(default="newsrag", min_length=3, description="Chroma collection name.")
     embedding_model: str = Field(
         default="",
@@ -84,7 +84,7 @@ class Settings(BaseSettings):
         default="auto",
         description="auto: Ollama when it answers with the model present, else extractive.",
     )
-    ollama: OllamaSettings = Field(default_factory=OllamaSettings)
+    ollama: OllamaSettings = Field(default_factory=OllamaSettings, description="Ollama connection.")
 
     @property
     def chroma_path(self) -> Path:

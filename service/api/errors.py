@@ -25,7 +25,9 @@ _HTTP_CODES = {
 }
 
 
-def error_response(status: int, code: str, message: str, fields: list[dict[str, str]] | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, fields: list[dict[str, str]] | None = None
+) -> JSONResponse:
     """The JSON error response."""
     body: dict[str, object] = {"code": code, "message": message}
     if fields is not None:

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from service.answering import Answer
 from service.api.deps import AnswersDep, SettingsDep
-from service.schemas import AskRequest, AskResponse, ArticleOut, CitationOut, ErrorResponse
+from service.schemas import ArticleOut, AskRequest, AskResponse, CitationOut, ErrorResponse
 
 router = APIRouter(tags=["answers"])
 

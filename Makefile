@@ -1,0 +1,62 @@
+# newsrag: `make serve` installs and serves the seeds; `make test` installs and runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+INSTALLED := $(VENV)/.installed
+DEV_INSTALLED := $(VENV)/.installed-dev
+RAG_DATA_DIR ?= ./data
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HF_HUB_OFFLINE := 1
+export RAG_DATA_DIR
+
+.PHONY: install install-dev ingest-seeds serve test test-fast lint format constraints clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# torch first and on its own: a bare dependency on torch would pull a multi-GB CUDA build.
+$(INSTALLED): pyproject.toml constraints.txt | $(PY)
+	$(PIP) install torch==2.13.0
+	$(PIP) install -c constraints.txt -e .
+	touch $@
+
+$(DEV_INSTALLED): $(INSTALLED)
+	$(PIP) install -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED)
+
+install-dev: $(DEV_INSTALLED)
+
+# Idempotent: unchanged seeds are skipped, so re-running embeds nothing.
+ingest-seeds: $(INSTALLED)
+	$(PY) -m ingest seeds
+
+serve: ingest-seeds
+	$(PY) -m service --host $(HOST) --port $(PORT)
+
+test: $(DEV_INSTALLED)
+	$(PY) -m pytest
+
+test-fast: $(DEV_INSTALLED)
+	$(PY) -m pytest -m "not e2e and not browser"
+
+lint: $(DEV_INSTALLED)
+	$(VENV)/bin/ruff check service ingest tests
+	$(VENV)/bin/ruff format --check service ingest tests
+	$(VENV)/bin/mypy
+
+format: $(DEV_INSTALLED)
+	$(VENV)/bin/ruff format service ingest tests
+	$(VENV)/bin/ruff check --fix service ingest tests
+
+constraints: $(DEV_INSTALLED)
+	{ echo "# Exact versions of every package newsrag installs (direct and transitive), from a working venv."; \
+	  echo "# Regenerate with: make constraints"; \
+	  $(PIP) freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu/torch==\1/'; } > constraints.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

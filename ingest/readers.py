@@ -1,0 +1,185 @@
+"""Turn files and folders into raw documents (txt, md, html, json/jsonl records), skipping what can't be read.
+
+Nothing here raises for a per-file problem: an unreadable or unsupported input becomes a `Skipped`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Kind = Literal["txt", "md", "html", "record"]
+
+_KINDS: dict[str, Kind] = {".txt": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
+_RECORD_SUFFIXES = (".json", ".jsonl")
+
+# Canonical record field -> accepted keys (compared case-insensitively), first non-empty one wins.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "title": ("title", "headline"),
+    "source": ("source", "outlet", "publisher", "site_name"),
+    "author": ("author", "authors", "byline"),
+    "published": ("published_at", "published", "date", "pubdate"),
+    "url": ("url", "link"),
+}
+_BODY_KEYS = ("body", "text", "content")
+# A JSON object without a body that wraps its records under one of these keys is read as that list.
+_WRAPPER_KEYS = ("articles", "items", "records", "data", "results")
+
+
+@dataclass(frozen=True)
+class RawDocument:
+    """One document as read from disk, before cleaning."""
+
+    text: str  # raw body text (for HTML: the HTML source)
+    origin: str  # relative posix path, or for a record its url, else f"{relpath}#{n}" (n counts from 1)
+    source_file: str  # absolute path of the file it came from
+    kind: Kind
+    fields: Mapping[str, str] = field(default_factory=dict)  # explicit metadata (records only)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An input that was not ingested, with a human-readable reason."""
+
+    origin: str
+    reason: str
+
+
+def iter_documents(paths: Sequence[Path]) -> Iterator[RawDocument | Skipped]:
+    """Yield a document or a skip for every file under the given files and folders, in a stable order."""
+    for path in paths:
+        if path.is_dir():
+            for file in _walk(path):
+                yield from _read_file(file, file.relative_to(path).as_posix())
+        elif path.is_file():
+            yield from _read_file(path, path.name)
+        else:
+            yield Skipped(str(path), "path does not exist" if not path.exists() else "not a regular file")
+
+
+def _walk(folder: Path, seen: frozenset[Path] = frozenset()) -> Iterator[Path]:
+    """Files under `folder`, recursively, sorted by name, hidden files and folders left out."""
+    here = folder.resolve()
+    if here in seen:  # a symlink pointing back up would otherwise recurse forever
+        return
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            yield from _walk(entry, seen | {here})
+        elif entry.is_file():
+            yield entry
+
+
+def _read_file(path: Path, origin: str) -> Iterator[RawDocument | Skipped]:
+    suffix = path.suffix.lower()
+    if suffix not in _KINDS and suffix not in _RECORD_SUFFIXES:
+        yield Skipped(origin, f"unsupported file type {suffix or '(no extension)'}")
+        return
+    text = _read_text(path)
+    if isinstance(text, Skipped):
+        yield Skipped(origin, text.reason)
+        return
+    source_file = str(path.resolve())
+    if suffix in _KINDS:
+        yield RawDocument(text=text, origin=origin, source_file=source_file, kind=_KINDS[suffix])
+    elif suffix == ".json":
+        yield from _read_json(text, origin, source_file)
+    else:
+        yield from _read_jsonl(text, origin, source_file)
+
+
+def _read_text(path: Path) -> str | Skipped:
+    """The file's text, or a Skipped (with an empty origin, filled in by the caller)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return Skipped("", f"unreadable file: {exc.strerror or exc}")
+    if not data.strip():
+        return Skipped("", "empty file")
+    if b"\x00" in data:
+        return Skipped("", "binary file (not UTF-8 text)")
+    try:
+        text = data.decode("utf-8-sig")  # also plain UTF-8; drops a leading byte-order mark
+    except UnicodeDecodeError:
+        return Skipped("", "not valid UTF-8 text")
+    return text if text.strip() else Skipped("", "empty file")
+
+
+def _read_json(text: str, origin: str, source_file: str) -> Iterator[RawDocument | Skipped]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        yield Skipped(origin, f"invalid JSON: {exc}")
+        return
+    if isinstance(data, dict):
+        wrapped = _wrapped_records(data)
+        data = wrapped if wrapped is not None else [data]
+    if not isinstance(data, list):
+        yield Skipped(origin, "JSON is neither an object nor a list of objects")
+        return
+    if not data:
+        yield Skipped(origin, "empty file")
+    for n, item in enumerate(data, start=1):
+        yield _record(item, origin, source_file, n, f"record {n}")
+
+
+def _read_jsonl(text: str, origin: str, source_file: str) -> Iterator[RawDocument | Skipped]:
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield Skipped(f"{origin}#{n}", f"line {n}: invalid JSON: {exc}")
+            continue
+        yield _record(item, origin, source_file, n, f"line {n}")
+
+
+def _wrapped_records(data: dict[str, Any]) -> list[Any] | None:
+    if any(_lookup(data, (key,)) for key in _BODY_KEYS):
+        return None
+    for key in _WRAPPER_KEYS:
+        value = data.get(key)
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            return value
+    return None
+
+
+def _record(item: Any, origin: str, source_file: str, n: int, label: str) -> RawDocument | Skipped:
+    if not isinstance(item, dict):
+        return Skipped(f"{origin}#{n}", f"{label} is not a JSON object")
+    fields = {name: value for name, keys in _ALIASES.items() if (value := _lookup(item, keys))}
+    body = _lookup(item, _BODY_KEYS)
+    record_origin = fields.get("url") or f"{origin}#{n}"
+    if not body.strip():
+        return Skipped(record_origin, f"{label} has no body/text")
+    return RawDocument(text=body, origin=record_origin, source_file=source_file, kind="record", fields=fields)
+
+
+def _lookup(item: Mapping[str, Any], keys: tuple[str, ...]) -> str:
+    """The first non-empty value among `keys` (case-insensitive), flattened to a string."""
+    lowered = {str(k).lower(): v for k, v in item.items()}
+    for key in keys:
+        value = _as_text(lowered.get(key))
+        if value:
+            return value
+    return ""
+
+
+def _as_text(value: Any) -> str:
+    """Flatten a JSON value: lists are joined with ", ", objects give their "name" (e.g. {"name": "BBC"})."""
+    if value is None or isinstance(value, bool):
+        return ""
+    if isinstance(value, list):
+        return ", ".join(text for v in value if (text := _as_text(v)))
+    if isinstance(value, dict):
+        return _as_text(value.get("name"))
+    return str(value).strip()

@@ -1,0 +1,95 @@
+"""The two commands as users run them: ``python -m ingest`` then ``python -m service``, as processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import SEEDS, free_port
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture()
+def env(tmp_path: Path) -> dict[str, str]:
+    values = dict(os.environ)
+    values.update(
+        {"RAG_DATA_DIR": str(tmp_path / "data"), "RAG_GENERATOR": "extractive", "HF_HUB_OFFLINE": "1"}
+    )
+    values.pop("RAG_CHROMA__HOST", None)
+    return values
+
+
+def run_ingest(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ingest", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture()
+def served(env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    first = run_ingest(env, str(SEEDS))
+    assert first.returncode == 0, first.stderr
+    port = free_port()
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert process.poll() is None, (tmp_path / "server.log").read_text()
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def test_ingest_cli_prints_a_summary_and_is_idempotent(env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "extra"
+    bad.mkdir()
+    (bad / "notes.pdf").write_bytes(b"%PDF-1.4")
+    first = run_ingest(env, str(SEEDS), str(bad))
+    assert first.returncode == 0, first.stderr
+    assert "new articles" in first.stdout and "│ 5" in first.stdout
+    assert "skipped notes.pdf" in first.stdout
+    second = run_ingest(env, str(SEEDS))
+    assert second.returncode == 0
+    unchanged = next(line for line in second.stdout.splitlines() if "unchanged articles" in line)
+    written = next(line for line in second.stdout.splitlines() if "chunks written" in line)
+    assert "5" in unchanged and written.split("│")[2].strip() == "0"
+
+
+def test_ingest_cli_rejects_no_paths(env: dict[str, str]) -> None:
+    result = run_ingest(env)
+    assert result.returncode == 2 and "paths" in result.stderr
+
+
+def test_service_serves_what_ingest_wrote_with_the_same_data_dir(served: str) -> None:
+    body = httpx.post(
+        f"{served}/search", json={"query": "Who succeeded Soleimani as Quds Force commander?"}
+    ).json()
+    assert body["results"][0]["article"]["origin"].startswith("002_")
+    assert len(httpx.get(f"{served}/articles").json()["articles"]) == 5
