@@ -63,6 +63,8 @@ class OllamaGenerator:
         from llama_index.llms.ollama import Ollama
 
         self._settings = settings
+        # Our own ollama client, so that close() can release its connections.
+        self._client = ollama.Client(host=settings.base_url, timeout=settings.request_timeout)
         self._llm = Ollama(
             model=settings.model,
             base_url=settings.base_url,
@@ -70,6 +72,7 @@ class OllamaGenerator:
             temperature=settings.temperature,
             context_window=settings.context_window,
             keep_alive=settings.keep_alive,
+            client=self._client,
         )
 
     @property
@@ -110,12 +113,16 @@ class OllamaGenerator:
         """Why the model cannot be used right now (unreachable, not pulled), or "" when it can."""
         return ollama_has_model(self._settings)[1]
 
+    def close(self) -> None:
+        """Release the HTTP connections to Ollama."""
+        self._client.close()
+
 
 def ollama_has_model(settings: OllamaSettings) -> tuple[bool, str]:
     """Whether Ollama answers at the URL with the model pulled (``/api/show``), and why not."""
-    client = ollama.Client(host=settings.base_url, timeout=settings.probe_timeout)
     try:
-        client.show(settings.model)
+        with ollama.Client(host=settings.base_url, timeout=settings.probe_timeout) as client:
+            client.show(settings.model)
     except ollama.ResponseError as exc:
         if exc.status_code == 404:
             return False, f"model {settings.model!r} is not pulled in Ollama at {settings.base_url}"

@@ -69,7 +69,7 @@ class FakeOllama:
         self.delay = 0.0  # seconds before /api/chat sends anything (slow model loading)
         self.chunk_delay = 0.0  # seconds between streamed chunks
         self.fail_status: int | None = None  # /api/chat answers this status with {"error": ...}
-        self.cut_after: int | None = None  # stream: drop the connection after N content chunks
+        self.cut_after: int | None = None  # drop the connection after N stream chunks (or mid-JSON)
         self.error_after: int | None = None  # stream: send an {"error": ...} line after N chunks
         self.end_without_done = False  # stream: finish the body cleanly but never send done: true
         self.requests: list[RecordedRequest] = []
@@ -236,7 +236,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(fake.fail_status, "llama runner process has terminated: exit status 2")
             return
         if body.get("stream", True) is False:
-            self._json(200, self._final(model, fake.reply))
+            if fake.cut_after is not None:
+                self._cut_json(self._final(model, fake.reply))
+            else:
+                self._json(200, self._final(model, fake.reply))
             return
         self._stream(model)
 
@@ -254,6 +257,18 @@ class _Handler(BaseHTTPRequestHandler):
             "eval_count": 282,
             "eval_duration": 4535599000,
         }
+
+    def _cut_json(self, payload: dict[str, Any]) -> None:
+        """Announce the whole body, send half of it, drop the connection."""
+        data = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
 
     def _chunk(self, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode() + b"\n"
