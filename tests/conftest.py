@@ -124,20 +124,20 @@ def start_chroma_server(path: Path, log: Path) -> ChromaServer:
     raise RuntimeError(f"chroma run did not answer within 60 s: {log.read_text()}")
 
 
-def close_chroma_http_sessions() -> None:
-    """Close the HTTP pools of this process's Chroma clients: chromadb never closes them itself,
-    and each pooled socket would end as a ResourceWarning at exit."""
+def close_chroma_http_sessions(server: ChromaServer) -> None:
+    """Close the HTTP pools of this process's clients of the server: chromadb never closes them
+    itself, and each pooled socket would end as a ResourceWarning at exit."""
     from chromadb.api.fastapi import FastAPI as ChromaHttpApi
     from chromadb.api.shared_system_client import SharedSystemClient
 
     for system in list(SharedSystemClient._identifier_to_system.values()):
         for component in list(system._instances.values()):
-            if isinstance(component, ChromaHttpApi):
+            if isinstance(component, ChromaHttpApi) and f":{server.port}/" in component._api_url:
                 component._session.close()
 
 
 def stop_chroma_server(server: ChromaServer) -> None:
-    close_chroma_http_sessions()
+    close_chroma_http_sessions(server)
     server.process.terminate()
     try:
         server.process.wait(timeout=20)
