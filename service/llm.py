@@ -115,7 +115,7 @@ class OllamaGenerator:
 
     def close(self) -> None:
         """Release the HTTP connections to Ollama."""
-        self._client.close()
+        self._client.close()  # type: ignore[no-untyped-call]  # ollama leaves close() unannotated
 
 
 def ollama_has_model(settings: OllamaSettings) -> tuple[bool, str]:
