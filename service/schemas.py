@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -57,6 +57,23 @@ class AskRequest(Strict):
     question: Text
     top_k: int | None = Field(default=None, ge=1, le=50, description="Passages to answer from.")
     filters: FiltersIn | None = None
+
+
+class TurnIn(Strict):
+    """One earlier message of the conversation."""
+
+    role: Literal["user", "assistant"]
+    content: Annotated[str, StringConstraints(max_length=20000)]
+
+
+class AskStreamRequest(AskRequest):
+    """A question, optionally following earlier turns of a conversation."""
+
+    conversation: list[TurnIn] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Earlier messages, oldest first; a follow-up question is read in their context.",
+    )
 
 
 class ArticleOut(BaseModel):

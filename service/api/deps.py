@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from service.answering import AnswerService
 from service.api.parts import Parts
+from service.conversation import Condenser
 from service.retrieval import Retriever
 from service.settings import Settings
 from service.store import ChunkStore
@@ -38,7 +39,13 @@ def get_answers(request: Request) -> AnswerService:
     return get_parts(request).answers
 
 
+def get_condenser(request: Request) -> Condenser:
+    """The follow-up condenser."""
+    return get_parts(request).condenser
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 StoreDep = Annotated[ChunkStore, Depends(get_store)]
 RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
 AnswersDep = Annotated[AnswerService, Depends(get_answers)]
+CondenserDep = Annotated[Condenser, Depends(get_condenser)]
