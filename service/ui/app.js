@@ -11,6 +11,7 @@ const MODES = {
   summarize: { label: "Topic to summarize (or leave empty and use the filters)", button: "Summarize", placeholder: "Iran's Quds Force in Iraq" },
 };
 
+const MAX_TURNS = 10;
 const state = { mode: "ask", conversation: [], busy: false, articles: new Map() };
 
 function currentFilters() {
@@ -73,7 +74,8 @@ async function ask(question) {
   const draft = el("p", { class: "answer-text streaming" });
   const note = el("p", { class: "hint searching" }, "Searching the articles…");
   reply.append(note, draft);
-  const body = { question, conversation: state.conversation };
+  // The last few turns are enough context for a follow-up (and keep the request small).
+  const body = { question, conversation: state.conversation.slice(-MAX_TURNS) };
   const filters = currentFilters();
   if (filters) body.filters = filters;
   let final = null;

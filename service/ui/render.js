@@ -64,9 +64,12 @@ function sentenceNodes(answer, openCitation) {
   const spans = answer.sentences.map((sentence) => {
     const supported = sentence.supported !== false;
     const label = supported ? null : "Not supported by the passages it cites";
+    // Sentences may carry their markers in the text or only in `citations`: show them either way.
+    const hasMarkers = /\[\d+\]/.test(sentence.text);
+    const markers = hasMarkers ? "" : (sentence.citations || []).map((n) => ` [${n}]`).join("");
     return [
       el("span", { class: supported ? "sentence" : "sentence unsupported", title: label },
-        withCitations(sentence.text, answer.citations, openCitation),
+        withCitations(sentence.text + markers, answer.citations, openCitation),
         supported ? null : el("span", { class: "badge" }, " (unsupported)")),
       " ",
     ];
