@@ -12,6 +12,7 @@ import pytest
 from openai import OpenAI
 
 from tests.conftest import LiveServer
+from tests.fake_ollama import FakeOllama
 
 pytestmark = pytest.mark.e2e
 
@@ -124,3 +125,38 @@ def test_conversation_ending_with_an_assistant_message_is_a_422(client: httpx.Cl
     response = client.post("/v1/chat/completions", json=body)
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "bad_input"
+
+
+def streamed_content(server: LiveServer) -> tuple[str, dict[str, Any]]:
+    """The joined content of a streamed completion and the extras of its last chunk."""
+    with OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0, timeout=120) as client:
+        chunks = list(
+            client.chat.completions.create(
+                model="newsrag", messages=[{"role": "user", "content": SOLEIMANI}], stream=True
+            )
+        )
+    return "".join(c.choices[0].delta.content or "" for c in chunks), chunks[-1].model_extra or {}
+
+
+def test_streamed_llm_answer_keeps_only_real_citations_and_lists_their_references(
+    ollama_server: tuple[FakeOllama, LiveServer],
+) -> None:
+    fake, server = ollama_server
+    fake.script.replies = [["Esmail Ghaani ", "succeeded him [", "2]. He came from [9", "] Iran [1]."]]
+    content, extra = streamed_content(server)
+    assert "[9]" not in content and "Checked answer" not in content
+    check_references(content, extra["citations"])
+    assert extra["newsrag"]["generator"] == f"ollama:{fake.model}"
+
+
+def test_llm_failing_mid_stream_says_so_and_ends_with_the_extractive_answer(
+    ollama_server: tuple[FakeOllama, LiveServer],
+) -> None:
+    fake, server = ollama_server
+    fake.script.replies = [["Esmail ", "Ghaani ", "succeeded ", "him [1]."]]
+    fake.script.cut_stream_after = 2
+    content, extra = streamed_content(server)
+    assert "language model failed" in content
+    after = content.split("language model failed", 1)[1]
+    assert extra["newsrag"]["degraded"] is True and extra["newsrag"]["generator"] == "extractive"
+    check_references(after.split(")", 1)[1], extra["citations"])

@@ -14,12 +14,11 @@ from httpx_sse import connect_sse
 from service.api.app import create_app
 from service.embeddings import SentenceTransformerEmbedder
 from service.generation import Draft
-from service.llm import OllamaGenerator
 from service.models import Passage
-from service.settings import OllamaSettings, Settings
+from service.settings import Settings
 from service.store import ChunkStore
 from tests.conftest import LiveServer
-from tests.fake_ollama import FakeOllama, Script
+from tests.fake_ollama import FakeOllama
 
 pytestmark = pytest.mark.e2e
 
@@ -111,19 +110,6 @@ def test_follow_up_question_retrieves_with_the_previous_questions_entities(live_
     assert "Qaani" in followed["query"] and followed["query"].startswith(ISRAEL_FOLLOW_UP)
     assert "Israeli strikes" in followed["passages"][0]["text"]
     assert "Israeli strikes" not in alone["passages"][0]["text"]
-
-
-@pytest.fixture()
-def ollama_server(
-    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
-) -> Iterator[tuple[FakeOllama, LiveServer]]:
-    """The app with the real Ollama generator talking to the fake Ollama server."""
-    settings, store = seeded
-    with FakeOllama(Script()) as fake:
-        generator = OllamaGenerator(OllamaSettings(base_url=fake.base_url, model=fake.model))
-        app = create_app(settings, store=store, embedder=embedder, generator=generator)
-        with LiveServer(app) as server:
-            yield fake, server
 
 
 def test_ollama_token_deltas_arrive_as_written_with_citations_numbered_as_in_the_answer(

@@ -39,7 +39,8 @@ def _data(payload: dict[str, Any]) -> ServerSentEvent:
 
 
 def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+    """The text with whitespace normalised as ``answering.renumber`` does, for comparison."""
+    return re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s+", " ", text)).strip()
 
 
 def openai_chunks(events: Iterator[StreamEvent]) -> Iterator[ServerSentEvent]:
