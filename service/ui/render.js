@@ -115,7 +115,7 @@ export function renderResults(results, openResult) {
     el("li", { class: "result" },
       el("button", { type: "button", class: "source-link", onclick: (e) => openResult(r, e.currentTarget) },
         articleTitle(r.article)),
-      el("span", { class: "meta" }, ` ${articleLine(r.article)} · score ${r.score.toFixed(2)}`),
+      el("span", { class: "meta" }, ` ${[articleLine(r.article), `score ${r.score.toFixed(2)}`].filter(Boolean).join(" · ")}`),
       el("p", { class: "snippet" }, r.text.length > 320 ? `${r.text.slice(0, 320)}…` : r.text))))];
 }
 
