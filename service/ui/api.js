@@ -36,12 +36,12 @@ export async function postJson(path, body) {
   return response.json();
 }
 
-// One SSE frame ("event: x\r\ndata: {...}") to [name, data]; comment lines (pings) give null.
-function parseFrame(frame) {
+// One SSE frame (its lines: "event: x", "data: {...}") to [name, data]; pings (comments) give null.
+function parseFrame(lines) {
   let name = "message";
   const data = [];
-  for (const line of frame.split(/\r?\n|\r/)) {
-    if (!line || line.startsWith(":")) continue;
+  for (const line of lines) {
+    if (line.startsWith(":")) continue;
     const colon = line.indexOf(":");
     const field = colon < 0 ? line : line.slice(0, colon);
     const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
@@ -61,16 +61,23 @@ export async function streamAsk(body, handlers) {
   if (!response.ok) throw await errorOf(response);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
+  let lines = [];
   let finished = false;
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
     buffer += value;
-    let boundary;
-    while ((boundary = buffer.search(/\r\n\r\n|\n\n|\r\r/)) >= 0) {
-      const frame = buffer.slice(0, boundary);
-      buffer = buffer.slice(boundary).replace(/^(\r\n\r\n|\n\n|\r\r)/, "");
-      const parsed = parseFrame(frame);
+    // Lines end with CRLF, LF or CR (the SSE spec allows each); a blank line ends a frame.
+    for (let end = /\r\n|\n|\r/.exec(buffer); end; end = /\r\n|\n|\r/.exec(buffer)) {
+      if (end[0] === "\r" && end.index === buffer.length - 1) break; // its LF may be in the next chunk
+      const line = buffer.slice(0, end.index);
+      buffer = buffer.slice(end.index + end[0].length);
+      if (line !== "") {
+        lines.push(line);
+        continue;
+      }
+      const parsed = parseFrame(lines);
+      lines = [];
       if (!parsed) continue;
       const [name, data] = parsed;
       if (name === "done" || name === "error") finished = true;

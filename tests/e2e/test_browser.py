@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Route, expect, sync_playwright
 
 from tests.conftest import LiveServer
 
@@ -163,6 +164,40 @@ def test_indexed_articles_are_listed_and_open_with_their_passages(page: Page) ->
     items.first.locator("button").click()
     expect(page.locator("#passage-body p").first).to_be_visible()
     expect(page.locator("#passage-meta")).to_contain_text("The National")
+
+
+def add_sentence_verdicts(route: Route) -> None:
+    """Pass the real /ask/stream response on, with sentences[] verdicts added to its answer event.
+
+    The citation checks of issue 4 add ``sentences[].supported`` to answers; until they are merged,
+    this marks the answer's second sentence unsupported, in their documented shape.
+    """
+    response = route.fetch()
+
+    def with_verdicts(match: re.Match[str]) -> str:
+        answer = json.loads(match.group(1))
+        sentences = re.split(r"(?<=\.)\s+", answer["answer"])
+        answer["sentences"] = [
+            {"text": text, "citations": [int(n) for n in re.findall(r"\[(\d+)\]", text)],
+             "supported": i != 1, "score": 0.5}
+            for i, text in enumerate(sentences)
+        ]  # fmt: skip
+        return "event: answer\r\ndata: " + json.dumps(answer) + "\r"
+
+    body = re.sub(r"event: answer\r\ndata: (.*)\r", with_verdicts, response.text())
+    route.fulfill(response=response, body=body)
+
+
+def test_unsupported_sentences_are_marked_when_the_answer_carries_verdicts(page: Page) -> None:
+    page.route("**/ask/stream", add_sentence_verdicts)
+    ask(page, WHEN)
+    reply = page.locator(".turn.reply").last
+    unsupported = reply.locator(".sentence.unsupported")
+    expect(unsupported).to_have_count(1, timeout=60_000)
+    expect(unsupported).to_contain_text("(unsupported)")
+    expect(unsupported).to_have_attribute("title", re.compile("Not supported"))
+    assert reply.locator(".sentence:not(.unsupported)").count() >= 1
+    assert reply.locator(".cite").count() >= 2  # markers stay clickable inside sentences
 
 
 def has_summarize(client: httpx.Client) -> bool:
