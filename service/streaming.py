@@ -129,12 +129,17 @@ def _events(answers: AnswerService, question: str, passages: list[Passage]) -> I
             yield Delta(shown)
         draft = _draft("".join(raw), generator.name)
         yield Final(answers.finish(draft, passages))
-    except BackendUnavailable as exc:
+    except Exception as exc:  # BackendUnavailable, or a generator bug: either costs the LLM answer only
+        if isinstance(exc, BackendUnavailable):
+            reason = exc.message
+            log.warning("generator %s failed mid-stream, answering extractively: %s", generator.name, reason)
+        else:
+            reason = f"{generator.name} failed: {type(exc).__name__}"
+            log.exception("generator %s raised mid-stream, answering extractively", generator.name)
         fallback = answers.fallback
-        log.warning("generator %s failed mid-stream, answering extractively: %s", generator.name, exc)
-        yield Restart(exc.message, fallback.name)
+        yield Restart(reason, fallback.name)
         raw.clear()
         for shown in _deltas(fallback.stream(question, passages), len(passages), raw):
             yield Delta(shown)
         draft = _draft("".join(raw), fallback.name)
-        yield Final(answers.finish(draft, passages, degraded=True, reason=exc.message))
+        yield Final(answers.finish(draft, passages, degraded=True, reason=reason))

@@ -8,8 +8,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from httpx_sse import connect_sse
+from numpy.typing import NDArray
 
 from service.api.app import create_app
 from service.embeddings import SentenceTransformerEmbedder
@@ -180,13 +182,45 @@ class BreaksAfterOneSentence:
         raise RuntimeError("disk on fire")
 
 
-def test_error_after_the_stream_started_arrives_as_an_error_event(
+class EmbedsOnce:
+    """The real embedder for the first call (the query), then broken (the extractive fallback)."""
+
+    def __init__(self, inner: SentenceTransformerEmbedder) -> None:
+        self.inner = inner
+        self.calls = 0
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def embed(self, texts: list[str]) -> NDArray[np.float32]:
+        self.calls += 1
+        if self.calls > 1:
+            raise RuntimeError("embedder died")
+        return self.inner.embed(texts)
+
+
+def test_generator_bug_mid_stream_costs_only_the_llm_answer(
     seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
 ) -> None:
     settings, store = seeded
     app = create_app(settings, store=store, embedder=embedder, generator=BreaksAfterOneSentence())
     with LiveServer(app) as server:
         events = stream_events(server.url, {"question": SOLEIMANI})
-    assert names(events) == ["sources", "delta", "error"]
+    assert names(events)[:3] == ["sources", "delta", "restart"] and names(events)[-1] == "done"
+    answer = payload(events, "answer")
+    assert answer["degraded"] is True and answer["generator"] == "extractive" and answer["citations"]
+    assert "disk on fire" not in answer["reason"]
+
+
+def test_error_after_the_stream_started_arrives_as_an_error_event(
+    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
+) -> None:
+    settings, store = seeded
+    broken = EmbedsOnce(embedder)
+    app = create_app(settings, store=store, embedder=broken, generator=BreaksAfterOneSentence())  # type: ignore[arg-type]
+    with LiveServer(app) as server:
+        events = stream_events(server.url, {"question": SOLEIMANI})
+    assert names(events) == ["sources", "delta", "restart", "error"]
     error = payload(events, "error")["error"]
-    assert error["code"] == "internal_error" and "disk on fire" not in error["message"]
+    assert error["code"] == "internal_error" and "embedder died" not in error["message"]
