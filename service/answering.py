@@ -105,6 +105,11 @@ class AnswerService:
         """The configured generator."""
         return self._generator
 
+    @property
+    def fallback(self) -> Generator:
+        """The generator used when the configured one fails (extractive)."""
+        return self._fallback
+
     def relevant_passages(self, question: str, top_k: int, filters: Filters | None) -> list[Passage]:
         """Retrieved passages relevant enough to answer from."""
         passages = self._retriever.search(question, top_k, filters)

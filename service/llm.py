@@ -80,6 +80,11 @@ class OllamaGenerator:
         """``ollama:<model>``."""
         return f"ollama:{self._settings.model}"
 
+    @property
+    def llm(self) -> object:
+        """The llama-index LLM, for other prompts than answers (e.g. condensing follow-ups)."""
+        return self._llm
+
     def _messages(self, question: str, passages: Sequence[Passage]) -> list[ChatMessage]:
         return [
             ChatMessage(role=MessageRole.SYSTEM, content=SYSTEM_PROMPT),

@@ -59,6 +59,23 @@ class AskRequest(Strict):
     filters: FiltersIn | None = None
 
 
+class TurnIn(Strict):
+    """One earlier message of the conversation."""
+
+    role: Literal["user", "assistant"]
+    content: Annotated[str, StringConstraints(max_length=20000)]
+
+
+class AskStreamRequest(AskRequest):
+    """A question, optionally following earlier turns of a conversation."""
+
+    conversation: list[TurnIn] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Earlier messages, oldest first; a follow-up question is read in their context.",
+    )
+
+
 class ArticleOut(BaseModel):
     """An article's metadata; unknown fields are empty strings or null."""
 

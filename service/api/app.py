@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 
 from service.api.errors import install_error_handlers
 from service.api.parts import Parts, build_parts
-from service.api.routes import articles, ask, health, search
+from service.api.routes import articles, ask, health, openai_compat, search, stream
 from service.embeddings import Embedder
 from service.generation import Generator
 from service.settings import Settings, get_settings
 from service.store import ChunkStore
+
+UI_DIR = Path(__file__).resolve().parent.parent / "ui"
 
 
 def create_app(
@@ -42,6 +47,13 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (search, ask, articles, health):
+    for module in (search, ask, stream, articles, health, openai_compat):
         app.include_router(module.router)
+    app.mount("/ui", StaticFiles(directory=UI_DIR), name="ui")
+
+    @app.get("/", include_in_schema=False)
+    def chat_page() -> FileResponse:
+        """The chat page (plain ES modules and CSS under /ui, no build step)."""
+        return FileResponse(UI_DIR / "index.html")
+
     return app

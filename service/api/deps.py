@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from service.answering import AnswerService
 from service.api.parts import Parts
 from service.embeddings import Embedder
+from service.conversation import Condenser
 from service.retrieval import Retriever
 from service.settings import Settings
 from service.store import ChunkStore
@@ -44,8 +45,14 @@ def get_answers(request: Request) -> AnswerService:
     return get_parts(request).answers
 
 
+def get_condenser(request: Request) -> Condenser:
+    """The follow-up condenser."""
+    return get_parts(request).condenser
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 StoreDep = Annotated[ChunkStore, Depends(get_store)]
 RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
 AnswersDep = Annotated[AnswerService, Depends(get_answers)]
 EmbedderDep = Annotated[Embedder, Depends(get_embedder)]
+CondenserDep = Annotated[Condenser, Depends(get_condenser)]

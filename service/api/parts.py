@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from service.answering import AnswerService
+from service.conversation import Condenser, build_condenser
 from service.embeddings import Embedder, build_embedder
 from service.generation import Generator
 from service.llm import build_extractive, build_generator
@@ -22,6 +23,7 @@ class Parts:
     embedder: Embedder
     retriever: Retriever
     answers: AnswerService
+    condenser: Condenser
 
 
 def build_parts(
@@ -38,4 +40,4 @@ def build_parts(
     fallback = build_extractive(settings, embedder)
     generator = generator or build_generator(settings, embedder)
     answers = AnswerService(retriever, generator, fallback, settings.min_relevance)
-    return Parts(settings, store, embedder, retriever, answers)
+    return Parts(settings, store, embedder, retriever, answers, build_condenser(generator))
