@@ -1,25 +1,173 @@
-"""Retrieval: find the passages that best match a query, within filters."""
+"""Retrieval: find the passages that best match a query, within filters.
+
+Hybrid by default. Each *retrieval* runs the dense leg (Chroma) and the lexical leg (BM25, with
+transliterated name variants) under the same filters and fuses them by weighted reciprocal rank.
+One retrieval covers the whole query; when the query names outlets or dates the index knows
+("the TechCrunch report from October 31"), one more runs per named outlet, per named date and per
+outlet-and-date pair, restricted to it, so each named source brings its best passages. All lists
+are merged by weighted reciprocal rank again, then spread across articles (at most
+``max_per_article`` passages of one article before every other article had its turn).
+
+A passage's ``score`` is its cosine similarity to the query (what the answering threshold reads);
+the order is the fused order.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+from numpy.typing import NDArray
+
 from service.embeddings import Embedder
-from service.models import Filters, Passage
+from service.lexical import LexicalIndex, LexicalSnapshot
+from service.models import Chunk, Filters, Passage
+from service.query_analysis import QueryAnalysis, QueryAnalyzer, date_filter, narrow
+from service.settings import RetrievalSettings
 from service.store import ChunkStore
+
+Ranked = list[Chunk]
+
+
+@dataclass(frozen=True)
+class _Analyzed:
+    """A snapshot's query analyzer, cached per snapshot generation."""
+
+    generation: str
+    analyzer: QueryAnalyzer
+
+
+def fuse(lists: Sequence[tuple[Ranked, float]], k: float) -> Ranked:
+    """Weighted reciprocal rank fusion: sum of weight / (k + rank) over the lists holding a chunk."""
+    scores: dict[str, float] = defaultdict(float)
+    chunks: dict[str, Chunk] = {}
+    for ranked, weight in lists:
+        if weight <= 0:
+            continue
+        for rank, chunk in enumerate(ranked, start=1):
+            scores[chunk.id] += weight / (k + rank)
+            chunks.setdefault(chunk.id, chunk)
+    order = sorted(scores, key=lambda cid: -scores[cid])
+    return [chunks[cid] for cid in order]
+
+
+def diversify(ranked: Ranked, max_per_article: int) -> Ranked:
+    """Same chunks, each article's passages past the first max_per_article moved behind the others."""
+    seen: dict[str, int] = defaultdict(int)
+    first: Ranked = []
+    later: Ranked = []
+    for chunk in ranked:
+        seen[chunk.article.id] += 1
+        (first if seen[chunk.article.id] <= max_per_article else later).append(chunk)
+    return first + later
 
 
 class Retriever:
-    """Dense retrieval over the chunk store."""
+    """Hybrid (dense + BM25) retrieval over the chunk store, aware of named outlets and dates."""
 
-    def __init__(self, store: ChunkStore, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        store: ChunkStore,
+        embedder: Embedder,
+        lexical: LexicalIndex | None = None,
+        settings: RetrievalSettings | None = None,
+    ) -> None:
         self._store = store
         self._embedder = embedder
+        self._lexical = lexical
+        self._settings = settings or RetrievalSettings()
+        self._analyzed: _Analyzed | None = None
 
     @property
     def embedder(self) -> Embedder:
         """The encoder queries are embedded with."""
         return self._embedder
 
+    @property
+    def settings(self) -> RetrievalSettings:
+        """How the legs are combined."""
+        return self._settings
+
     def search(self, query: str, top_k: int, filters: Filters | None = None) -> list[Passage]:
         """The top_k passages for the query, best first."""
+        filters = filters or Filters()
+        if top_k <= 0:
+            return []
+        mode = self._settings.mode if self._lexical is not None else "dense"
         vector = self._embedder.embed([query])[0]
-        return self._store.query(vector, top_k, filters or Filters())
+        snapshot = self._lexical.current() if self._lexical is not None and mode != "dense" else None
+        lists: list[tuple[Ranked, float]] = [(self._retrieve(query, vector, snapshot, filters, mode), 1.0)]
+        if snapshot is not None and mode == "hybrid" and self._settings.named_source_weight > 0:
+            for extra in self._named_filters(self._analyzer(snapshot).analyze(query)):
+                narrowed = narrow(filters, extra)
+                if narrowed is not None:
+                    ranked = self._retrieve(query, vector, snapshot, narrowed, mode)
+                    lists.append((ranked, self._settings.named_source_weight))
+        ranked = fuse(lists, self._settings.rrf_k) if len(lists) > 1 else lists[0][0]
+        chosen = diversify(ranked, self._settings.max_per_article)[:top_k]
+        return self._with_similarity(chosen, vector)
+
+    def analyze(self, query: str) -> QueryAnalysis:
+        """What the query names among the index's outlets, authors and dates."""
+        if self._lexical is None:
+            return QueryAnalysis()
+        return self._analyzer(self._lexical.current()).analyze(query)
+
+    def _retrieve(
+        self,
+        query: str,
+        vector: NDArray[np.float32],
+        snapshot: LexicalSnapshot | None,
+        filters: Filters,
+        mode: str,
+    ) -> Ranked:
+        """One fused ranking of candidates from the legs the mode uses, under the filters."""
+        n = self._settings.candidates
+        dense: Ranked = []
+        lexical: Ranked = []
+        if mode in ("hybrid", "dense"):
+            dense = [p.chunk for p in self._store.query(vector, n, filters)]
+        if snapshot is not None and mode in ("hybrid", "lexical"):
+            found = snapshot.search(query, n, filters, self._settings.name_variants)
+            lexical = [chunk for chunk, _ in found]
+        if mode == "dense":
+            return dense
+        if mode == "lexical":
+            return lexical
+        return fuse(
+            [(dense, self._settings.dense_weight), (lexical, self._settings.lexical_weight)],
+            self._settings.rrf_k,
+        )
+
+    def _named_filters(self, analysis: QueryAnalysis) -> list[Filters]:
+        """One filter per named outlet, per named date, and per outlet-and-date pair."""
+        outlets = [Filters(sources=o.sources) for o in analysis.outlets]
+        days: list[date] = analysis.dates
+        dated = [date_filter(d) for d in days]
+        pairs = [
+            Filters(sources=o.sources, published_after=d.published_after, published_before=d.published_before)
+            for o in outlets
+            for d in dated
+        ]
+        return outlets + dated + pairs
+
+    def _analyzer(self, snapshot: LexicalSnapshot) -> QueryAnalyzer:
+        """The analyzer for the snapshot's outlets, authors and dates (rebuilt when it changes)."""
+        if self._analyzed is None or self._analyzed.generation != snapshot.generation:
+            days = {date.fromisoformat(d) for d in snapshot.values("published")}
+            analyzer = QueryAnalyzer(snapshot.values("source"), snapshot.values("author"), days)
+            self._analyzed = _Analyzed(snapshot.generation, analyzer)
+        return self._analyzed.analyzer
+
+    def _with_similarity(self, chunks: Ranked, vector: NDArray[np.float32]) -> list[Passage]:
+        """Passages in the given order, each scored by its stored vector's cosine similarity."""
+        vectors = self._store.embeddings_for([c.id for c in chunks])
+        passages: list[Passage] = []
+        for chunk in chunks:
+            stored = vectors.get(chunk.id)
+            score = float(np.dot(stored, vector)) if stored is not None else 0.0
+            passages.append(Passage(chunk=chunk, score=score))
+        return passages
