@@ -47,6 +47,8 @@ _QUESTION_WORDS = (
 )
 _STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN) | frozenset(_QUESTION_WORDS.split())
 _STEMMER = Stemmer.Stemmer("english")
+# Lucene's BM25 with k1 = 1.2 (measured slightly better than bm25s's 1.5 on MultiHop-RAG).
+_K1, _B = 1.2, 0.75
 
 
 def _words(text: str) -> list[str]:
@@ -114,7 +116,7 @@ class LexicalSnapshot:
         )
         self.days = np.array([int(r.metadata.get("published_day", 0)) for r in self.records], dtype=np.int64)
         self.names = NameVariants(n for r in self.records for n in r.names)
-        self._bm25 = bm25s.BM25()
+        self._bm25 = bm25s.BM25(k1=_K1, b=_B)
         if self.records:
             self._bm25.index([r.tokens or [""] for r in self.records], show_progress=False)
 

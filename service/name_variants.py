@@ -38,7 +38,13 @@ def name_key(word: str) -> str:
 
 
 def similar_spelling(a: str, b: str) -> bool:
-    """True when two folded spellings are close enough to be one name."""
+    """True when two folded spellings are close enough to be one name but not one word's forms.
+
+    One spelling starting with the other (Israel / Israeli) is morphology, which the stemmer and
+    the dense leg handle, not transliteration.
+    """
+    if a.startswith(b) or b.startswith(a):
+        return False
     return jellyfish.jaro_winkler_similarity(a, b) >= _MIN_SIMILARITY
 
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Literal
 
 from dateutil import parser as date_parser
 
@@ -30,6 +31,9 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 _DAY_SLACK = timedelta(days=1)
+Relation = Literal["on", "before", "after"]
+_RELATIONS: dict[str, Relation] = {"before": "before", "after": "after", "since": "after"}
+_RELATION = re.compile(r"\b(before|after|since)\s+(?:the\s+)?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -41,12 +45,28 @@ class NamedOutlet:
 
 
 @dataclass(frozen=True)
+class NamedDate:
+    """A calendar date named in a query, and whether articles from on, before or after it are meant."""
+
+    day: date
+    relation: Relation = "on"
+
+    def filters(self) -> Filters:
+        """Filters for the articles the mention points at (a day's slack either side for time zones)."""
+        if self.relation == "before":
+            return Filters(published_before=self.day)
+        if self.relation == "after":
+            return Filters(published_after=self.day)
+        return Filters(published_after=self.day - _DAY_SLACK, published_before=self.day + _DAY_SLACK)
+
+
+@dataclass(frozen=True)
 class QueryAnalysis:
     """What a query names: outlets, authors and dates found in the index."""
 
     outlets: list[NamedOutlet] = field(default_factory=list)
     authors: list[str] = field(default_factory=list)
-    dates: list[date] = field(default_factory=list)
+    dates: list[NamedDate] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -103,22 +123,29 @@ class QueryAnalyzer:
         authors = [author for pattern, author in self._authors if pattern.search(query)]
         return QueryAnalysis(outlets, authors, self._known_dates(query))
 
-    def _known_dates(self, query: str) -> list[date]:
-        """Explicit calendar dates in the query that lie within a day of an indexed article."""
-        found: list[date] = []
-        for text in _DATE.findall(query):
+    def _known_dates(self, query: str) -> list[NamedDate]:
+        """Explicit calendar dates in the query, kept when some indexed article matches them."""
+        found: list[NamedDate] = []
+        for match in _DATE.finditer(query):
             try:
-                day = date_parser.parse(text, fuzzy=True).date()
+                day = date_parser.parse(match.group(0), fuzzy=True).date()
             except (ValueError, OverflowError):
                 continue
-            if any(abs(d - day) <= _DAY_SLACK for d in self._days) and day not in found:
-                found.append(day)
+            preceding = _RELATION.search(query[: match.start()])
+            relation = _RELATIONS[preceding.group(1).casefold()] if preceding else "on"
+            named = NamedDate(day, relation)
+            if named not in found and self._matches_any(named):
+                found.append(named)
         return found
 
-
-def date_filter(day: date) -> Filters:
-    """Filters for articles published within a day of the given date."""
-    return Filters(published_after=day - _DAY_SLACK, published_before=day + _DAY_SLACK)
+    def _matches_any(self, named: NamedDate) -> bool:
+        """True when some indexed article's date passes the mention's filter."""
+        wanted = named.filters()
+        return any(
+            (wanted.published_after is None or d >= wanted.published_after)
+            and (wanted.published_before is None or d <= wanted.published_before)
+            for d in self._days
+        )
 
 
 def narrow(base: Filters, extra: Filters) -> Filters | None:

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from service.embeddings import Embedder
 from service.lexical import LexicalIndex, LexicalSnapshot
 from service.models import Chunk, Filters, Passage
-from service.query_analysis import QueryAnalysis, QueryAnalyzer, date_filter, narrow
+from service.query_analysis import QueryAnalysis, QueryAnalyzer, narrow
 from service.settings import RetrievalSettings
 from service.store import ChunkStore
 
@@ -145,8 +145,7 @@ class Retriever:
     def _named_filters(self, analysis: QueryAnalysis) -> list[Filters]:
         """One filter per named outlet, per named date, and per outlet-and-date pair."""
         outlets = [Filters(sources=o.sources) for o in analysis.outlets]
-        days: list[date] = analysis.dates
-        dated = [date_filter(d) for d in days]
+        dated = [d.filters() for d in analysis.dates]
         pairs = [
             Filters(sources=o.sources, published_after=d.published_after, published_before=d.published_before)
             for o in outlets
