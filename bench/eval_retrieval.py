@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import subprocess
@@ -192,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--modes", default=",".join(RUNS), help="comma-separated runs to do")
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/results alone")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
     started = time.perf_counter()
     settings = Settings(data_dir=INDEX_DIR, collection=COLLECTION)
     corpus = DATA / "corpus.json"

@@ -115,6 +115,7 @@ class LexicalSnapshot:
             [str(r.metadata.get("source_key", "")) for r in self.records], dtype=object
         )
         self.days = np.array([int(r.metadata.get("published_day", 0)) for r in self.records], dtype=np.int64)
+        self._positions = {r.chunk_id: i for i, r in enumerate(self.records)}
         self.names = NameVariants(n for r in self.records for n in r.names)
         self._bm25 = bm25s.BM25(k1=_K1, b=_B)
         if self.records:
@@ -146,26 +147,42 @@ class LexicalSnapshot:
                 tokens.extend(_STEMMER.stemWords(self.names.variants(name)))
         return tokens
 
+    def scores(self, query: str, filters: Filters, name_variants: bool = True) -> NDArray[np.float64] | None:
+        """BM25 score of every chunk (0 outside the filters); None when nothing passes the filters."""
+        if not self.records:
+            return None
+        mask = self.mask(filters)
+        if mask is not None and not mask.any():
+            return None
+        scores = self._bm25.get_scores(self.query_tokens(query, name_variants)).astype(np.float64)
+        return np.where(mask, scores, 0.0) if mask is not None else scores
+
+    def position(self, chunk_id: str) -> int | None:
+        """Where a chunk sits in the snapshot (None when it is not in it)."""
+        return self._positions.get(chunk_id)
+
     def search(
         self, query: str, k: int, filters: Filters, name_variants: bool = True
     ) -> list[tuple[Chunk, float]]:
         """The k best chunks by BM25 within the filters (chunks scoring 0 are left out)."""
-        if not self.records or k <= 0:
+        scores = self.scores(query, filters, name_variants)
+        if scores is None or k <= 0:
             return []
-        mask = self.mask(filters)
-        if mask is not None and not mask.any():
-            return []
-        scores = self._bm25.get_scores(self.query_tokens(query, name_variants)).astype(np.float64)
-        if mask is not None:
-            scores = np.where(mask, scores, 0.0)
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self.chunks[i], float(scores[i])) for i in top if scores[i] > 0]
+        return [(self.chunks[i], float(scores[i])) for i in top_positions(scores, k)]
 
     def values(self, field: str) -> set[str]:
         """Distinct non-empty values of a metadata field (outlets, authors, dates in the index)."""
         return {str(r.metadata.get(field) or "") for r in self.records} - {""}
+
+
+def top_positions(scores: NDArray[np.float64], k: int) -> list[int]:
+    """Positions of the k highest positive scores, best first."""
+    k = min(k, len(scores))
+    if k <= 0:
+        return []
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [int(i) for i in top if scores[i] > 0]
 
 
 def _save(path: Path, snapshot: LexicalSnapshot, collection: str) -> None:
@@ -184,6 +201,7 @@ def _save(path: Path, snapshot: LexicalSnapshot, collection: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(payload, out, ensure_ascii=False)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; other service users must read it
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,7 +1,8 @@
 """Retrieval: find the passages that best match a query, within filters.
 
 Hybrid by default. Each *retrieval* runs the dense leg (Chroma) and the lexical leg (BM25, with
-transliterated name variants) under the same filters and fuses them by weighted reciprocal rank.
+transliterated name variants) under the same filters and adds their scores, each scaled to
+[0, 1] over the candidates, with the configured weights.
 One retrieval covers the whole query; when the query names outlets or dates the index knows
 ("the TechCrunch report from October 31"), one more runs per named outlet, per named date and per
 outlet-and-date pair, restricted to it, so each named source brings its best passages. All lists
@@ -23,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from service.embeddings import Embedder
-from service.lexical import LexicalIndex, LexicalSnapshot
+from service.lexical import LexicalIndex, LexicalSnapshot, top_positions
 from service.models import Chunk, Filters, Passage
 from service.query_analysis import QueryAnalysis, QueryAnalyzer, narrow
 from service.settings import RetrievalSettings
@@ -124,23 +125,49 @@ class Retriever:
         filters: Filters,
         mode: str,
     ) -> Ranked:
-        """One fused ranking of candidates from the legs the mode uses, under the filters."""
+        """One ranking of candidates from the legs the mode uses, under the filters."""
         n = self._settings.candidates
-        dense: Ranked = []
-        lexical: Ranked = []
-        if mode in ("hybrid", "dense"):
-            dense = [p.chunk for p in self._store.query(vector, n, filters)]
-        if snapshot is not None and mode in ("hybrid", "lexical"):
-            found = snapshot.search(query, n, filters, self._settings.name_variants)
-            lexical = [chunk for chunk, _ in found]
-        if mode == "dense":
-            return dense
+        dense = self._store.query(vector, n, filters) if mode in ("hybrid", "dense") else []
+        if mode == "dense" or snapshot is None:
+            return [p.chunk for p in dense]
+        lexical = snapshot.scores(query, filters, self._settings.name_variants)
+        if lexical is None:
+            return []
+        lexical_top = top_positions(lexical, n)
         if mode == "lexical":
-            return lexical
-        return fuse(
-            [(dense, self._settings.dense_weight), (lexical, self._settings.lexical_weight)],
-            self._settings.rrf_k,
-        )
+            return [snapshot.chunks[i] for i in lexical_top]
+        return self._combine(dense, lexical, lexical_top, snapshot)
+
+    def _combine(
+        self,
+        dense: list[Passage],
+        lexical: NDArray[np.float64],
+        lexical_top: list[int],
+        snapshot: LexicalSnapshot,
+    ) -> Ranked:
+        """Weighted sum of the legs' scores, each scaled to [0, 1] over the candidates.
+
+        Scores carry more than ranks: measured on MultiHop-RAG this beats reciprocal rank fusion,
+        which flattens BM25's confident wins. A candidate missing from the dense top-n gets the
+        lowest dense score seen (an upper bound of its own, scaled to 0).
+        """
+        candidates: dict[str, Chunk] = {p.chunk.id: p.chunk for p in dense}
+        for i in lexical_top:
+            candidates.setdefault(snapshot.chunks[i].id, snapshot.chunks[i])
+        cosine = {p.chunk.id: p.score for p in dense}
+        low = min(cosine.values(), default=0.0)
+        spread = (max(cosine.values(), default=0.0) - low) or 1.0
+        top_lexical = float(lexical.max()) or 1.0
+        weights = self._settings
+
+        def combined(chunk_id: str) -> float:
+            position = snapshot.position(chunk_id)
+            bm25 = float(lexical[position]) if position is not None else 0.0
+            dense_part = (cosine.get(chunk_id, low) - low) / spread
+            return weights.lexical_weight * bm25 / top_lexical + weights.dense_weight * dense_part
+
+        order = sorted(candidates, key=lambda cid: -combined(cid))
+        return [candidates[cid] for cid in order]
 
     def _named_filters(self, analysis: QueryAnalysis) -> list[Filters]:
         """One filter per named outlet, per named date, and per outlet-and-date pair."""

@@ -51,9 +51,15 @@ class RetrievalSettings(BaseModel):
     mode: RetrievalMode = Field(
         default="hybrid", description="hybrid (dense + BM25, fused), or one leg alone (for benchmarks)."
     )
-    dense_weight: float = Field(default=0.5, ge=0, description="Weight of the dense leg in rank fusion.")
-    lexical_weight: float = Field(default=1.0, ge=0, description="Weight of the BM25 leg in rank fusion.")
-    rrf_k: float = Field(default=60.0, gt=0, description="Rank offset k of reciprocal rank fusion.")
+    dense_weight: float = Field(
+        default=0.35, ge=0, description="Weight of the dense leg's scaled score in the hybrid score."
+    )
+    lexical_weight: float = Field(
+        default=0.65, ge=0, description="Weight of the BM25 leg's scaled score in the hybrid score."
+    )
+    rrf_k: float = Field(
+        default=60.0, gt=0, description="Rank offset k of the reciprocal rank fusion of named-source lists."
+    )
     candidates: int = Field(default=50, ge=1, le=1000, description="Passages each leg proposes for fusion.")
     named_source_weight: float = Field(
         default=1.0,
@@ -61,7 +67,7 @@ class RetrievalSettings(BaseModel):
         description="Weight of the extra retrievals restricted to each outlet/date a query names.",
     )
     max_per_article: int = Field(
-        default=2, ge=1, description="Passages one article may hold in the results before others get a turn."
+        default=3, ge=1, description="Passages one article may hold in the results before others get a turn."
     )
     name_variants: bool = Field(
         default=True, description="Expand names in queries with their transliterated spellings in the corpus."
