@@ -15,6 +15,7 @@ the order is the fused order.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,10 +26,12 @@ from numpy.typing import NDArray
 
 from service.embeddings import Embedder
 from service.lexical import LexicalIndex, LexicalSnapshot, top_positions
-from service.models import Chunk, Filters, Passage
+from service.models import Chunk, Filters, Passage, indexed_text
 from service.query_analysis import QueryAnalysis, QueryAnalyzer, narrow
 from service.settings import RetrievalSettings
 from service.store import ChunkStore
+
+log = logging.getLogger(__name__)
 
 Ranked = list[Chunk]
 
@@ -108,7 +111,9 @@ class Retriever:
                     ranked = self._retrieve(query, vector, snapshot, narrowed, mode)
                     lists.append((ranked, self._settings.named_source_weight))
         ranked = fuse(lists, self._settings.rrf_k) if len(lists) > 1 else lists[0][0]
-        chosen = diversify(ranked, self._settings.max_per_article)[:top_k]
+        if mode == "hybrid":  # a leg alone stays plain: it is the benchmark's baseline
+            ranked = diversify(ranked, self._settings.max_per_article)
+        chosen = ranked[:top_k]
         return self._with_similarity(chosen, vector)
 
     def analyze(self, query: str) -> QueryAnalysis:
@@ -136,7 +141,7 @@ class Retriever:
         lexical_top = top_positions(lexical, n)
         if mode == "lexical":
             return [snapshot.chunks[i] for i in lexical_top]
-        return self._combine(dense, lexical, lexical_top, snapshot)
+        return self._combine(dense, lexical, lexical_top, snapshot, vector)
 
     def _combine(
         self,
@@ -144,6 +149,7 @@ class Retriever:
         lexical: NDArray[np.float64],
         lexical_top: list[int],
         snapshot: LexicalSnapshot,
+        vector: NDArray[np.float32],
     ) -> Ranked:
         """Weighted sum of the legs' scores, each scaled to [0, 1] over the candidates.
 
@@ -188,12 +194,23 @@ class Retriever:
             self._analyzed = _Analyzed(snapshot.generation, analyzer)
         return self._analyzed.analyzer
 
+    def _similarities(self, chunk_ids: list[str], vector: NDArray[np.float32]) -> dict[str, float]:
+        """Cosine similarity of the query to the stored vectors of the given chunks (unreadable: left out)."""
+        try:
+            vectors = self._store.embeddings_for(chunk_ids)
+        except Exception:  # embedded Chroma cannot read vectors another process just wrote
+            return {}
+        return {cid: float(np.dot(v, vector)) for cid, v in vectors.items()}
+
     def _with_similarity(self, chunks: Ranked, vector: NDArray[np.float32]) -> list[Passage]:
-        """Passages in the given order, each scored by its stored vector's cosine similarity."""
-        vectors = self._store.embeddings_for([c.id for c in chunks])
-        passages: list[Passage] = []
-        for chunk in chunks:
-            stored = vectors.get(chunk.id)
-            score = float(np.dot(stored, vector)) if stored is not None else 0.0
-            passages.append(Passage(chunk=chunk, score=score))
-        return passages
+        """Passages in the given order, each scored by its vector's cosine similarity to the query."""
+        try:
+            vectors = self._store.embeddings_for([c.id for c in chunks])
+        except Exception:  # embedded Chroma cannot read vectors another process just wrote
+            log.warning("stored vectors unreadable; re-embedding %d passages", len(chunks), exc_info=True)
+            vectors = {}
+        missing = [c for c in chunks if c.id not in vectors]
+        if missing:
+            fresh = self._embedder.embed([indexed_text(c) for c in missing])
+            vectors.update({c.id: v for c, v in zip(missing, fresh, strict=True)})
+        return [Passage(chunk=c, score=float(np.dot(vectors[c.id], vector))) for c in chunks]

@@ -60,7 +60,7 @@ class RetrievalSettings(BaseModel):
     rrf_k: float = Field(
         default=60.0, gt=0, description="Rank offset k of the reciprocal rank fusion of named-source lists."
     )
-    candidates: int = Field(default=50, ge=1, le=1000, description="Passages each leg proposes for fusion.")
+    candidates: int = Field(default=100, ge=1, le=1000, description="Passages each leg proposes for fusion.")
     named_source_weight: float = Field(
         default=1.0,
         ge=0,
