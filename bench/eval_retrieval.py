@@ -148,8 +148,9 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"MultiHop-RAG dev split, {report['queries']} non-null queries, top-{TOP}; "
         f"chunks of {chunking['chunk_size']} tokens, overlap {chunking['chunk_overlap']}, "
-        f"header `{chunking['header']}`; {report['corpus']['articles']} articles ingested in "
-        f"{report['ingest']['seconds']}s; run on {report['machine']} at {report['finished']}, "
+        f"header `{chunking['header']}`; ingest job over the {report['corpus']['articles']} articles "
+        f"took {report['ingest']['seconds']}s (only new or changed articles are embedded); "
+        f"run on {report['machine']} at {report['finished']}, "
         f"{report['seconds']}s in all.",
         "",
         "| run | " + " | ".join(METRICS) + " | p50 ms | p95 ms |",
