@@ -11,7 +11,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export RAG_DATA_DIR
 
-.PHONY: install install-dev ingest-seeds serve test test-fast lint format constraints clean
+.PHONY: install install-dev ingest-seeds serve test test-fast eval lint format constraints clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -44,9 +44,13 @@ test: $(DEV_INSTALLED)
 test-fast: $(DEV_INSTALLED)
 	$(PY) -m pytest -m "not e2e and not browser"
 
+# MultiHop-RAG retrieval benchmark: ingests into bench/data/multihop-index (reused), writes bench/results/.
+eval: $(INSTALLED)
+	$(PY) -m bench.eval_retrieval
+
 lint: $(DEV_INSTALLED)
-	$(VENV)/bin/ruff check service ingest tests
-	$(VENV)/bin/ruff format --check service ingest tests
+	$(VENV)/bin/ruff check service ingest tests bench
+	$(VENV)/bin/ruff format --check service ingest tests bench
 	$(VENV)/bin/mypy
 
 format: $(DEV_INSTALLED)

@@ -44,6 +44,7 @@ def summary_table(report: IngestReport) -> Table:
     table.add_row("skipped", str(len(report.skipped)))
     table.add_row("chunks written", str(report.chunks_written))
     table.add_row("chunks deleted", str(report.chunks_deleted))
+    table.add_row("chunks in BM25 index", str(report.lexical_chunks))
     table.add_row("seconds", f"{report.seconds:.1f}")
     return table
 

@@ -17,6 +17,7 @@ from ingest.chunking import chunk_article
 from ingest.cleaning import clean_document
 from ingest.readers import RawDocument, Skipped, iter_documents
 from service.embeddings import Embedder
+from service.lexical import LexicalIndex, build_lexical_index
 from service.models import Article, ArticleSummary, Chunk, indexed_text
 from service.settings import Settings
 from service.store import ChunkStore, chunk_metadata
@@ -36,6 +37,7 @@ class IngestReport:
     pruned: list[str] = field(default_factory=list)
     chunks_written: int = 0
     chunks_deleted: int = 0
+    lexical_chunks: int = 0
     seconds: float = 0.0
 
 
@@ -57,10 +59,17 @@ def _within(path: str, roots: Sequence[Path]) -> bool:
 class IngestPipeline:
     """Runs an ingest over paths into one store with one embedder."""
 
-    def __init__(self, store: ChunkStore, embedder: Embedder, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: ChunkStore,
+        embedder: Embedder,
+        settings: Settings,
+        lexical: LexicalIndex | None = None,
+    ) -> None:
         self._store = store
         self._embedder = embedder
         self._settings = settings
+        self._lexical = lexical or build_lexical_index(settings, store)
 
     def run(
         self,
@@ -81,6 +90,8 @@ class IngestPipeline:
         self._write(pending, report, progress)
         if prune:
             self._prune(paths, articles, files_read, indexed, report)
+        # Bring the BM25 snapshot in step now, so no query pays for it (others would resync anyway).
+        report.lexical_chunks = len(self._lexical.sync())
         report.seconds = time.perf_counter() - started
         return report
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GeneratorChoice = Literal["auto", "ollama", "extractive"]
+RetrievalMode = Literal["hybrid", "dense", "lexical"]
 
 
 class ChromaSettings(BaseModel):
@@ -42,6 +43,40 @@ class OllamaSettings(BaseModel):
     keep_alive: str = Field(default="5m", description="How long Ollama keeps the model loaded.")
     temperature: float = Field(default=0.1, ge=0, le=2, description="Sampling temperature.")
     context_window: int = Field(default=8192, gt=0, description="Context size (num_ctx) asked of Ollama.")
+
+
+class RetrievalSettings(BaseModel):
+    """How the dense and lexical (BM25) legs are combined; see service/retrieval.py."""
+
+    mode: RetrievalMode = Field(
+        default="hybrid", description="hybrid (dense + BM25, fused), or one leg alone (for benchmarks)."
+    )
+    dense_weight: float = Field(
+        default=0.35, ge=0, description="Weight of the dense leg's scaled score in the hybrid score."
+    )
+    lexical_weight: float = Field(
+        default=0.65, ge=0, description="Weight of the BM25 leg's scaled score in the hybrid score."
+    )
+    rrf_k: float = Field(
+        default=60.0, gt=0, description="Rank offset k of the reciprocal rank fusion of named-source lists."
+    )
+    candidates: int = Field(default=100, ge=1, le=1000, description="Passages each leg proposes for fusion.")
+    named_source_weight: float = Field(
+        default=1.0,
+        ge=0,
+        description="Weight of the extra retrievals restricted to each outlet/date a query names.",
+    )
+    max_per_article: int = Field(
+        default=3, ge=1, description="Passages one article may hold in the results before others get a turn."
+    )
+    name_variants: bool = Field(
+        default=True, description="Expand names in queries with their transliterated spellings in the corpus."
+    )
+    lexical_check_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How often a process checks whether another process changed the index (BM25 reload).",
+    )
 
 
 class Settings(BaseSettings):
@@ -85,6 +120,9 @@ class Settings(BaseSettings):
         description="auto: Ollama when it answers with the model present, else extractive.",
     )
     ollama: OllamaSettings = Field(default_factory=OllamaSettings, description="Ollama connection.")
+    retrieval: RetrievalSettings = Field(
+        default_factory=RetrievalSettings, description="Hybrid retrieval: fusion weights and limits."
+    )
 
     @property
     def chroma_path(self) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import numpy as np
@@ -21,11 +22,17 @@ from service.models import ArticleMeta, ArticleSummary, Chunk, Filters, Passage
 from service.settings import Settings
 
 _PAGE = 1000
+# Collection metadata key whose value changes on every write; derived indexes (the lexical
+# snapshot) compare it to know whether they are stale, in this process or any other.
+GENERATION_KEY = "newsrag_generation"
 
 
-def _day_number(day: date | None) -> int:
+def day_number(day: date | None) -> int:
     """A date as YYYYMMDD, comparable with $gte/$lte in Chroma; 0 when unknown."""
     return day.year * 10000 + day.month * 100 + day.day if day else 0
+
+
+_day_number = day_number
 
 
 def chunk_metadata(chunk: Chunk, content_hash: str, n_chunks: int, source_file: str) -> dict[str, Any]:
@@ -153,23 +160,77 @@ class ChunkStore:
                 documents=list(documents[start:end]),
                 metadatas=list(metadatas[start:end]),
             )
+        self._touch()
 
     def delete_chunks(self, ids: Iterable[str]) -> None:
         """Remove the given chunks (unknown ids are ignored)."""
         id_list = list(ids)
         for start in range(0, len(id_list), self._max_batch):
             self._collection.delete(ids=id_list[start : start + self._max_batch])
+        if id_list:
+            self._touch()
 
     def delete_articles(self, article_ids: Iterable[str]) -> None:
         """Remove every chunk of the given articles."""
         ids = list(article_ids)
         if ids:
             self._collection.delete(where={"article_id": {"$in": ids}})
+            self._touch()
 
     def reset(self) -> None:
         """Empty the collection (drop and recreate it)."""
         self._client.delete_collection(self._collection_name)
         self._collection = ResolvingCollection(self._client, self._collection_name)
+        self._touch()
+
+    def _touch(self) -> None:
+        """Record that the collection changed (a new generation token in its metadata)."""
+        self._collection.modify(metadata={GENERATION_KEY: uuid4().hex})
+
+    def generation(self) -> str:
+        """A token that changes whenever any process writes to the collection."""
+        from chromadb.errors import NotFoundError
+
+        try:
+            collection = self._client.get_collection(self._collection_name, embedding_function=None)
+        except (httpx.TransportError, ConnectionError, NotFoundError) as exc:
+            message = f"Chroma collection {self._collection_name!r} unavailable: {exc}"
+            raise BackendUnavailable(message) from exc
+        token = (collection.metadata or {}).get(GENERATION_KEY, "")
+        return f"{collection.id}:{token}"
+
+    def ids(self) -> list[str]:
+        """Every stored chunk id."""
+        out: list[str] = []
+        offset = 0
+        while True:
+            page = self._collection.get(include=[], limit=_PAGE, offset=offset)
+            out.extend(page["ids"])
+            if len(page["ids"]) < _PAGE:
+                return out
+            offset += _PAGE
+
+    def records_for(self, ids: Sequence[str]) -> Iterator[tuple[str, dict[str, Any], str]]:
+        """The given chunks as (id, metadata, document); ids no longer stored are skipped."""
+        for start in range(0, len(ids), _PAGE):
+            page = self._collection.get(
+                ids=list(ids[start : start + _PAGE]), include=["metadatas", "documents"]
+            )
+            documents = page.get("documents") or [""] * len(page["ids"])
+            for chunk_id, metadata, document in zip(
+                page["ids"], page["metadatas"] or [], documents, strict=True
+            ):
+                yield chunk_id, dict(metadata or {}), document or ""
+
+    def embeddings_for(self, ids: Sequence[str]) -> dict[str, NDArray[np.float32]]:
+        """The stored vectors of the given chunks, by id."""
+        if not ids:
+            return {}
+        page = self._collection.get(ids=list(ids), include=["embeddings"])
+        vectors = page.get("embeddings")
+        if vectors is None:
+            return {}
+        return {cid: np.asarray(v, dtype=np.float32) for cid, v in zip(page["ids"], vectors, strict=True)}
 
     def iter_records(
         self, where: dict[str, Any] | None = None, with_documents: bool = False

@@ -8,8 +8,8 @@ from fastapi import Depends, Request
 
 from service.answering import AnswerService
 from service.api.parts import Parts
-from service.embeddings import Embedder
 from service.conversation import Condenser
+from service.embeddings import Embedder
 from service.retrieval import Retriever
 from service.settings import Settings
 from service.store import ChunkStore

@@ -8,6 +8,7 @@ from service.answering import AnswerService
 from service.conversation import Condenser, build_condenser
 from service.embeddings import Embedder, build_embedder
 from service.generation import Generator
+from service.lexical import build_lexical_index
 from service.llm import build_extractive, build_generator
 from service.retrieval import Retriever
 from service.settings import Settings
@@ -36,7 +37,7 @@ def build_parts(
     """Build the parts the caller did not hand in."""
     embedder = embedder or build_embedder(settings)
     store = store or build_store(settings)
-    retriever = Retriever(store, embedder)
+    retriever = Retriever(store, embedder, build_lexical_index(settings, store), settings.retrieval)
     fallback = build_extractive(settings, embedder)
     generator = generator or build_generator(settings, embedder)
     answers = AnswerService(retriever, generator, fallback, settings.min_relevance)

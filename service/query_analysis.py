@@ -1,0 +1,163 @@
+"""Find the outlets, authors and publication dates a news question names, among those in the index.
+
+Only values actually present in the index are recognised, so "the Verge article" maps to the
+outlet stored as "The Verge", "The Independent" to every "The Independent - …" section, and a
+date is kept only when some article was published within a day of it (time zones shift dates).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Literal
+
+from dateutil import parser as date_parser
+
+from service.models import Filters
+
+_SECTION = re.compile(r"\s+(?:-|\||:)\s+")
+_LEADING_THE = re.compile(r"^the\s+", re.IGNORECASE)
+_NOT_AUTHOR = {"", "none", "unknown", "staff", "null"}
+_MONTHS = (
+    "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    "sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+)
+_DATE = re.compile(
+    rf"\b(?:(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\.?,?\s+\d{{4}}"
+    rf"|\d{{4}}-\d{{2}}-\d{{2}})\b",
+    re.IGNORECASE,
+)
+_DAY_SLACK = timedelta(days=1)
+Relation = Literal["on", "before", "after"]
+_RELATIONS: dict[str, Relation] = {"before": "before", "after": "after", "since": "after"}
+_RELATION = re.compile(r"\b(before|after|since)\s+(?:the\s+)?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class NamedOutlet:
+    """An outlet named in a query, with every indexed source value it stands for."""
+
+    mention: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NamedDate:
+    """A calendar date named in a query, and whether articles from on, before or after it are meant."""
+
+    day: date
+    relation: Relation = "on"
+
+    def filters(self) -> Filters:
+        """Filters for the articles the mention points at (a day's slack either side for time zones)."""
+        if self.relation == "before":
+            return Filters(published_before=self.day)
+        if self.relation == "after":
+            return Filters(published_after=self.day)
+        return Filters(published_after=self.day - _DAY_SLACK, published_before=self.day + _DAY_SLACK)
+
+
+@dataclass(frozen=True)
+class QueryAnalysis:
+    """What a query names: outlets, authors and dates found in the index."""
+
+    outlets: list[NamedOutlet] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+    dates: list[NamedDate] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the query names nothing the index knows."""
+        return not (self.outlets or self.authors or self.dates)
+
+
+def _phrase(name: str) -> re.Pattern[str]:
+    """A whole-word, case-insensitive, whitespace-tolerant pattern for a name."""
+    words = [re.escape(w) for w in name.split()]
+    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
+
+
+def outlet_names(source: str) -> set[str]:
+    """The names a source may be called by: in full, and before its section (' - ', ' | ', ': ')."""
+    names = {source.strip(), _SECTION.split(source.strip())[0]}
+    return {_LEADING_THE.sub("", n).strip() for n in names if n.strip()} - {""}
+
+
+class QueryAnalyzer:
+    """Recognises the index's outlets, authors and dates in query text."""
+
+    def __init__(self, sources: Iterable[str], authors: Iterable[str], days: Iterable[date]) -> None:
+        by_name: dict[str, set[str]] = {}
+        for source in sources:
+            for name in outlet_names(source):
+                by_name.setdefault(name.casefold(), set()).add(source)
+        # Longest names first, so "The Independent - Sports" wins over "The Independent".
+        self._outlets = [
+            (_phrase(name), tuple(sorted(found)))
+            for name, found in sorted(by_name.items(), key=lambda item: -len(item[0]))
+            if len(name) >= 3
+        ]
+        self._authors = [
+            (_phrase(a), a)
+            for a in sorted(set(authors), key=len, reverse=True)
+            if a.casefold() not in _NOT_AUTHOR
+        ]
+        self._days = sorted(set(days))
+
+    def analyze(self, query: str) -> QueryAnalysis:
+        """The outlets, authors and dates of the index that the query names."""
+        outlets: list[NamedOutlet] = []
+        taken: list[tuple[int, int]] = []
+        for pattern, sources in self._outlets:
+            for match in pattern.finditer(query):
+                # A name must be written as one (capitalised) to count: "the age of" is not The Age.
+                overlaps = any(match.start() < end and start < match.end() for start, end in taken)
+                if overlaps or not match.group(0)[:1].isupper():
+                    continue
+                taken.append(match.span())
+                if all(o.sources != sources for o in outlets):
+                    outlets.append(NamedOutlet(match.group(0), sources))
+        authors = [author for pattern, author in self._authors if pattern.search(query)]
+        return QueryAnalysis(outlets, authors, self._known_dates(query))
+
+    def _known_dates(self, query: str) -> list[NamedDate]:
+        """Explicit calendar dates in the query, kept when some indexed article matches them."""
+        found: list[NamedDate] = []
+        for match in _DATE.finditer(query):
+            try:
+                day = date_parser.parse(match.group(0), fuzzy=True).date()
+            except (ValueError, OverflowError):
+                continue
+            preceding = _RELATION.search(query[: match.start()])
+            relation = _RELATIONS[preceding.group(1).casefold()] if preceding else "on"
+            named = NamedDate(day, relation)
+            if named not in found and self._matches_any(named):
+                found.append(named)
+        return found
+
+    def _matches_any(self, named: NamedDate) -> bool:
+        """True when some indexed article's date passes the mention's filter."""
+        wanted = named.filters()
+        return any(
+            (wanted.published_after is None or d >= wanted.published_after)
+            and (wanted.published_before is None or d <= wanted.published_before)
+            for d in self._days
+        )
+
+
+def narrow(base: Filters, extra: Filters) -> Filters | None:
+    """Both filters at once; None when they cannot both hold (e.g. disjoint outlets)."""
+    sources = base.sources
+    if extra.sources:
+        wanted = {s.casefold() for s in extra.sources}
+        sources = tuple(s for s in base.sources if s.casefold() in wanted) if base.sources else extra.sources
+        if not sources:
+            return None
+    after = max((d for d in (base.published_after, extra.published_after) if d), default=None)
+    before = min((d for d in (base.published_before, extra.published_before) if d), default=None)
+    if after and before and after > before:
+        return None
+    return Filters(sources, after, before, base.article_ids or extra.article_ids)

@@ -1,0 +1,159 @@
+"""Hybrid retrieval on the seeds: filters on both legs, transliterated names, named outlets and dates."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from service.embeddings import SentenceTransformerEmbedder
+from service.lexical import build_lexical_index
+from service.models import Filters
+from service.name_variants import NameVariants
+from service.query_analysis import NamedDate, QueryAnalyzer
+from service.retrieval import Retriever, diversify, fuse
+from service.settings import RetrievalMode, Settings
+from service.store import ChunkStore
+
+GHAANI = "What did Ghaani tell Iraqi leaders about Israeli strikes?"
+
+
+def retriever_for(
+    seeded: tuple[Settings, ChunkStore],
+    embedder: SentenceTransformerEmbedder,
+    mode: RetrievalMode = "hybrid",
+    **extra: object,
+) -> Retriever:
+    settings, store = seeded
+    retrieval = settings.retrieval.model_copy(update={"mode": mode, **extra})
+    return Retriever(store, embedder, build_lexical_index(settings, store), retrieval)
+
+
+def seed_numbers(
+    retriever: Retriever, query: str, top_k: int = 5, filters: Filters | None = None
+) -> list[str]:
+    return [p.chunk.article.origin[:3] for p in retriever.search(query, top_k, filters)]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_source_filter_applies_to_every_leg(
+    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder, mode: RetrievalMode
+) -> None:
+    retriever = retriever_for(seeded, embedder, mode)
+    results = retriever.search("Quds Force commander visits Iraq", 10, Filters(sources=("shafaq news",)))
+    assert results
+    assert {p.chunk.article.source for p in results} == {"Shafaq News"}
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_date_filter_applies_to_every_leg_and_drops_undated_articles(
+    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder, mode: RetrievalMode
+) -> None:
+    retriever = retriever_for(seeded, embedder, mode)
+    window = Filters(published_after=date(2025, 1, 1), published_before=date(2025, 12, 31))
+    results = retriever.search("Quds Force commander Soleimani", 10, window)
+    assert {p.chunk.article.origin[:3] for p in results} == {"000", "001"}
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_filter_matching_nothing_returns_an_empty_list(
+    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder, mode: RetrievalMode
+) -> None:
+    retriever = retriever_for(seeded, embedder, mode)
+    assert retriever.search("Quds Force", 5, Filters(sources=("No Such Outlet",))) == []
+    assert retriever.search("Quds Force", 5, Filters(article_ids=("missing",))) == []
+
+
+def test_article_id_filter_keeps_only_that_article(
+    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
+) -> None:
+    _, store = seeded
+    wanted = next(s.meta.id for s in store.articles().values() if s.meta.origin.startswith("003"))
+    results = retriever_for(seeded, embedder).search("Quds Force", 5, Filters(article_ids=(wanted,)))
+    assert results and {p.chunk.article.id for p in results} == {wanted}
+
+
+def test_one_spelling_of_a_name_finds_articles_written_with_another(
+    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
+) -> None:
+    # Seed 001 spells the commander "Qaani"; only 002 writes "Ghaani".
+    with_variants = retriever_for(seeded, embedder, "lexical")
+    without = retriever_for(seeded, embedder, "lexical", name_variants=False)
+    lexical_hits = seed_numbers(with_variants, "Ghaani", 10)
+    assert "001" in lexical_hits and "000" in lexical_hits
+    assert "001" not in seed_numbers(without, "Ghaani", 10)
+    assert "001" in seed_numbers(retriever_for(seeded, embedder), GHAANI, 5)
+
+
+def test_name_variants_are_learned_from_spellings_not_listed() -> None:
+    names = NameVariants(
+        ["Qaani", "Ghaani", "Qa'ani", "Soleimani", "Suleimani", "Israel", "Israeli", "Baghdad"]
+    )
+    assert names.variants("Ghaani") == ["qaani"]
+    assert names.variants("Qa'ani") == ["ghaani"]
+    assert names.variants("Suleimani") == ["soleimani"]
+    assert names.variants("Israeli") == []  # morphology, not transliteration
+    assert names.variants("Baghdad") == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who succeeded Soleimani as Quds Force commander?",
+        "Who took over the Quds Force after Soleimani was killed?",
+    ],
+)
+def test_paraphrased_successor_questions_rank_seed_002_first(
+    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder, question: str
+) -> None:
+    assert seed_numbers(retriever_for(seeded, embedder), question)[0] == "002"
+
+
+def test_named_outlet_brings_its_passages_to_the_top(
+    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
+) -> None:
+    retriever = retriever_for(seeded, embedder)
+    assert [o.sources for o in retriever.analyze("What did Shafaq News say about the visit?").outlets] == [
+        ("Shafaq News",)
+    ]
+    assert seed_numbers(retriever, "What did The National report about the Quds Force commander?")[0] == "000"
+
+
+def test_analyzer_recognises_indexed_outlets_authors_and_dates_only() -> None:
+    analyzer = QueryAnalyzer(
+        sources=[
+            "The Verge",
+            "TechCrunch",
+            "The Independent - Sports",
+            "The Independent - Travel",
+            "The Age",
+        ],
+        authors=["Devin Coldewey", "None"],
+        days=[date(2023, 10, 5), date(2023, 11, 20)],
+    )
+    found = analyzer.analyze(
+        "Did the TechCrunch report from October 5, 2023 and the Verge article by Devin Coldewey agree?"
+    )
+    assert [o.sources for o in found.outlets] == [("TechCrunch",), ("The Verge",)]
+    assert found.authors == ["Devin Coldewey"]
+    assert found.dates == [NamedDate(date(2023, 10, 5))]
+    assert [o.sources for o in analyzer.analyze("What did The Independent say?").outlets] == [
+        ("The Independent - Sports", "The Independent - Travel")
+    ]
+    assert analyzer.analyze("How has the age of AI changed work?").is_empty
+    assert analyzer.analyze("Reports from Wired on 1 January 2020").is_empty  # neither is in the index
+    before = analyzer.analyze("Before November 21, 2023, did The Age report on it?").dates
+    assert before == [NamedDate(date(2023, 11, 21), "before")]
+
+
+def test_fusion_rewards_agreement_and_diversity_spreads_articles(
+    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
+) -> None:
+    dense = retriever_for(seeded, embedder, "dense").search("Quds Force commander", 6)
+    chunks = [p.chunk for p in dense]
+    fused = fuse([(chunks, 1.0), (list(reversed(chunks)), 1.0), (chunks[2:3], 1.0)], 60)
+    assert fused[0] == chunks[2]
+    spread = diversify(chunks, 1)
+    firsts = spread[: len({c.article.id for c in chunks})]
+    assert len({c.article.id for c in firsts}) == len(firsts)
+    assert sorted(c.id for c in spread) == sorted(c.id for c in chunks)
