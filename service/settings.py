@@ -77,6 +77,30 @@ class Settings(BaseSettings):
         le=1,
         description="Cosine similarity below which a passage is not evidence for an answer.",
     )
+    min_support: float = Field(
+        default=0.55,
+        ge=0,
+        le=1,
+        description=(
+            "Support score (embedding similarity combined with the share of names, numbers, dates and "
+            "quoted words found) from which a passage counts as supporting an answer sentence."
+        ),
+    )
+    min_evidence_coverage: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description=(
+            "Share of the question's names and quoted words the retrieved passages must mention; "
+            "below it the answer is insufficient (0 disables the check)."
+        ),
+    )
+    summary_max_sentences: int = Field(
+        default=6, ge=1, le=30, description="Sentences a summary has when the request names none."
+    )
+    summary_passages: int = Field(
+        default=30, ge=1, le=200, description="Passages a topic summary is drawn from at most."
+    )
     max_answer_sentences: int = Field(
         default=4, ge=1, le=12, description="Sentences the extractive generator answers with."
     )

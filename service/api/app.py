@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from service.api.errors import install_error_handlers
 from service.api.parts import Parts, build_parts
-from service.api.routes import articles, ask, health, search
+from service.api.routes import articles, ask, health, search, summarize
 from service.embeddings import Embedder
 from service.generation import Generator
 from service.settings import Settings, get_settings
@@ -39,6 +39,6 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (search, ask, articles, health):
+    for module in (search, ask, summarize, articles, health):
         app.include_router(module.router)
     return app

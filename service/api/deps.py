@@ -11,6 +11,7 @@ from service.api.parts import Parts
 from service.retrieval import Retriever
 from service.settings import Settings
 from service.store import ChunkStore
+from service.summaries import SummaryService
 
 
 def get_parts(request: Request) -> Parts:
@@ -38,7 +39,13 @@ def get_answers(request: Request) -> AnswerService:
     return get_parts(request).answers
 
 
+def get_summaries(request: Request) -> SummaryService:
+    """The summary service."""
+    return get_parts(request).summaries
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 StoreDep = Annotated[ChunkStore, Depends(get_store)]
 RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
 AnswersDep = Annotated[AnswerService, Depends(get_answers)]
+SummariesDep = Annotated[SummaryService, Depends(get_summaries)]

@@ -1,0 +1,160 @@
+"""Sentence-level citation verification: does each cited passage support the sentence citing it?
+
+Support combines embedding similarity (the sentence against the passage's sentences and pairs of
+adjacent sentences) with coverage of the content that matters in news: names, numbers, dates and
+quoted words. A number the sentence states that the passage does not contain is a contradiction,
+whatever the similarity. Unsupported citations are removed; a sentence left with none is
+re-attached to the retrieved passage that supports it best, if one does, or dropped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from service.embeddings import Embedder
+from service.keyterms import coverage, date_words, key_terms, vocabulary
+from service.models import Passage
+from service.sentences import citation_numbers, split_sentences, strip_citations
+
+_LEADING_MARKERS = re.compile(r"^((?:\s*\[\d+\])+)\s*(.*)$", re.DOTALL)
+_SIMILARITY_WEIGHT = 0.65
+_MIN_CLAIM_WORDS = 3
+_CACHE_SIZE = 20_000
+
+
+@dataclass(frozen=True)
+class Support:
+    """How well one passage supports one sentence."""
+
+    score: float
+    similarity: float
+    coverage: float
+    missing_numbers: tuple[str, ...]
+    quote: str
+    supported: bool
+
+
+@dataclass(frozen=True)
+class CheckedSentence:
+    """One sentence of a draft with its verdict; ``passages`` are 1-based numbers of supporting passages."""
+
+    text: str
+    passages: tuple[int, ...]
+    supported: bool
+    score: float
+    quotes: dict[int, str] = field(default_factory=dict)
+    removed: tuple[int, ...] = ()
+    reattached: bool = False
+
+
+def draft_sentences(text: str) -> list[str]:
+    """The sentences of a draft, with markers written after a full stop moved back onto their sentence."""
+    sentences: list[str] = []
+    for sentence in split_sentences(text):
+        match = _LEADING_MARKERS.match(sentence)
+        if match and sentences:
+            sentences[-1] = f"{sentences[-1]} {match.group(1).strip()}"
+            sentence = match.group(2).strip()
+        if sentence:
+            sentences.append(sentence)
+    return sentences
+
+
+@dataclass
+class _PassageView:
+    units: list[str]
+    vectors: NDArray[np.float32]
+    known: set[str]
+    sentences: list[str]
+
+
+class CitationVerifier:
+    """Checks a draft's citations against the passages it was written from."""
+
+    def __init__(self, embedder: Embedder, min_support: float = 0.55) -> None:
+        self._embedder = embedder
+        self._min_support = min_support
+        self._cache: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def min_support(self) -> float:
+        """Score from which a passage counts as supporting a sentence."""
+        return self._min_support
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """Embeddings of the texts, reusing those seen recently (passages repeat across questions)."""
+        with self._lock:
+            todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if todo:
+            fresh = self._embedder.embed(todo)
+            with self._lock:
+                for text, vector in zip(todo, fresh, strict=True):
+                    self._cache[text] = vector
+                while len(self._cache) > _CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            cached = {t: self._cache.get(t) for t in texts}
+        found = {t: v for t, v in cached.items() if v is not None}
+        missing = [t for t in cached if t not in found]
+        if missing:  # evicted meanwhile by another thread: embed again
+            found.update(zip(missing, self._embedder.embed(missing), strict=True))
+        return np.stack([found[t] for t in texts]).astype(np.float32)
+
+    def _view(self, passage: Passage) -> _PassageView:
+        sentences = split_sentences(passage.chunk.text) or [passage.chunk.text]
+        pairs = [f"{a} {b}" for a, b in itertools.pairwise(sentences)]
+        units = sentences + pairs
+        known = vocabulary(passage.chunk.text) | vocabulary(date_words(passage.chunk.article))
+        return _PassageView(units, self.embed(units), known, sentences)
+
+    def support(self, claim: str, claim_vector: NDArray[np.float32], view: _PassageView) -> Support:
+        """How well a passage supports a claim (a sentence without its markers)."""
+        similarities = view.vectors @ claim_vector
+        best = int(np.argmax(similarities))
+        similarity = float(similarities[best])
+        terms = key_terms(claim)
+        covered, _ = coverage(terms.all, view.known)
+        missing_numbers = tuple(sorted(n for n in terms.numbers if n not in view.known))
+        score = _SIMILARITY_WEIGHT * similarity + (1 - _SIMILARITY_WEIGHT) * covered
+        quote = view.units[best]
+        supported = not missing_numbers and score >= self._min_support
+        return Support(round(score, 4), similarity, covered, missing_numbers, quote, supported)
+
+    def check(self, text: str, passages: Sequence[Passage]) -> list[CheckedSentence]:
+        """Every sentence of the draft with the passages that support it (markers refer to passages)."""
+        sentences = draft_sentences(text)
+        claims = [strip_citations(s) for s in sentences]
+        if not sentences or not passages:
+            return [CheckedSentence(c, (), False, 0.0) for c in claims if c]
+        views = [self._view(p) for p in passages]
+        vectors = self.embed(claims)
+        checked: list[CheckedSentence] = []
+        for sentence, claim, vector in zip(sentences, claims, vectors, strict=True):
+            if len(claim.split()) < _MIN_CLAIM_WORDS and not citation_numbers(sentence):
+                continue  # a fragment such as a heading: nothing to verify, nothing to keep
+            supports = [self.support(claim, vector, view) for view in views]
+            cited = list(dict.fromkeys(citation_numbers(sentence)))
+            kept = [n for n in cited if 1 <= n <= len(passages) and supports[n - 1].supported]
+            removed = tuple(n for n in cited if n not in kept)
+            reattached = False
+            if not kept:
+                best = max(range(len(passages)), key=lambda i: supports[i].score)
+                if supports[best].supported:
+                    kept, reattached = [best + 1], True
+            if kept:
+                score = max(supports[n - 1].score for n in kept)
+                quotes = {n: supports[n - 1].quote for n in kept}
+                checked.append(CheckedSentence(claim, tuple(kept), True, score, quotes, removed, reattached))
+            else:
+                score = max((s.score for s in supports), default=0.0)
+                checked.append(CheckedSentence(claim, (), False, score, {}, removed))
+        return checked
