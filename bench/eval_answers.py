@@ -158,7 +158,9 @@ def markdown(report: dict[str, Any]) -> str:
         "|---|---|---|",
     ]
     for row in report["sweep"]:
-        lines.append(f"| {row['min_evidence_coverage']} | {row['refusal_on_null']} | {row['false_refusal']} |")
+        lines.append(
+            f"| {row['min_evidence_coverage']} | {row['refusal_on_null']} | {row['false_refusal']} |"
+        )
     return "\n".join(lines) + "\n"
 
 

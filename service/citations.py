@@ -1,8 +1,8 @@
 """Sentence-level citation verification: does each cited passage support the sentence citing it?
 
-Support combines embedding similarity (the sentence against the passage's sentences and pairs of
-adjacent sentences) with coverage of the content that matters in news: names, numbers, dates and
-quoted words. A number the sentence states that the passage does not contain is a contradiction,
+Support averages embedding similarity (the sentence against the passage's sentences and pairs of
+adjacent sentences) with the share of the sentence's content words the passage contains, where the
+content that matters in news — names, numbers, dates and quoted words — counts double. A number the sentence states that the passage does not contain is a contradiction,
 whatever the similarity. Unsupported citations are removed; a sentence left with none is
 re-attached to the retrieved passage that supports it best, if one does, or dropped.
 """
@@ -20,12 +20,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from service.embeddings import Embedder
-from service.keyterms import coverage, date_words, key_terms, vocabulary
+from service.keyterms import content_words, date_words, key_terms, vocabulary, weighted_recall
 from service.models import Passage
 from service.sentences import citation_numbers, split_sentences, strip_citations
 
 _LEADING_MARKERS = re.compile(r"^((?:\s*\[\d+\])+)\s*(.*)$", re.DOTALL)
-_SIMILARITY_WEIGHT = 0.65
+_SIMILARITY_WEIGHT = 0.5
 _MIN_CLAIM_WORDS = 3
 _CACHE_SIZE = 20_000
 
@@ -73,13 +73,14 @@ class _PassageView:
     units: list[str]
     vectors: NDArray[np.float32]
     known: set[str]
+    stems: set[str]
     sentences: list[str]
 
 
 class CitationVerifier:
     """Checks a draft's citations against the passages it was written from."""
 
-    def __init__(self, embedder: Embedder, min_support: float = 0.55) -> None:
+    def __init__(self, embedder: Embedder, min_support: float = 0.65) -> None:
         self._embedder = embedder
         self._min_support = min_support
         self._cache: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
@@ -113,17 +114,18 @@ class CitationVerifier:
         sentences = split_sentences(passage.chunk.text) or [passage.chunk.text]
         pairs = [f"{a} {b}" for a, b in itertools.pairwise(sentences)]
         units = sentences + pairs
-        known = vocabulary(passage.chunk.text) | vocabulary(date_words(passage.chunk.article))
-        return _PassageView(units, self.embed(units), known, sentences)
+        header = date_words(passage.chunk.article)
+        known = vocabulary(passage.chunk.text) | vocabulary(header)
+        stems = content_words(passage.chunk.text) | content_words(header)
+        return _PassageView(units, self.embed(units), known, stems, sentences)
 
     def support(self, claim: str, claim_vector: NDArray[np.float32], view: _PassageView) -> Support:
         """How well a passage supports a claim (a sentence without its markers)."""
         similarities = view.vectors @ claim_vector
         best = int(np.argmax(similarities))
         similarity = float(similarities[best])
-        terms = key_terms(claim)
-        covered, _ = coverage(terms.all, view.known)
-        missing_numbers = tuple(sorted(n for n in terms.numbers if n not in view.known))
+        covered = weighted_recall(claim, view.stems)
+        missing_numbers = tuple(sorted(n for n in key_terms(claim).numbers if n not in view.known))
         score = _SIMILARITY_WEIGHT * similarity + (1 - _SIMILARITY_WEIGHT) * covered
         quote = view.units[best]
         supported = not missing_numbers and score >= self._min_support

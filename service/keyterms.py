@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import nltk
+from nltk.stem import PorterStemmer
 
 from service.models import ArticleMeta
 from service.sentences import ensure_nltk_data
@@ -123,6 +124,33 @@ def key_terms(text: str) -> KeyTerms:
         if normalise(t) not in stop
     }
     return KeyTerms(frozenset(names), frozenset(numbers), frozenset(quoted))
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> PorterStemmer:
+    return PorterStemmer()
+
+
+def stem(term: str) -> str:
+    """The Porter stem of a normalised term (numbers unchanged)."""
+    return term if is_number(term) else str(_stemmer().stem(term))
+
+
+def content_words(text: str) -> set[str]:
+    """The stems of a text's words that are not function words."""
+    stop = stopwords()
+    return {stem(t) for t in map(normalise, tokens(text)) if t not in stop and len(t) > 1}
+
+
+def weighted_recall(text: str, known_stems: set[str]) -> float:
+    """Share of a text's content words found among known stems; names, numbers and quotes count double."""
+    words = content_words(text)
+    if not words:
+        return 1.0
+    key = {stem(t) for t in key_terms(text).all}
+    total = sum(2 if w in key else 1 for w in words)
+    found = sum(2 if w in key else 1 for w in words if w in known_stems)
+    return found / total
 
 
 def date_words(meta: ArticleMeta) -> str:

@@ -78,12 +78,12 @@ class Settings(BaseSettings):
         description="Cosine similarity below which a passage is not evidence for an answer.",
     )
     min_support: float = Field(
-        default=0.55,
+        default=0.65,
         ge=0,
         le=1,
         description=(
-            "Support score (embedding similarity combined with the share of names, numbers, dates and "
-            "quoted words found) from which a passage counts as supporting an answer sentence."
+            "Support score (embedding similarity averaged with the share of the sentence's words found, "
+            "names, numbers, dates and quotes counting double) from which a passage supports a sentence."
         ),
     )
     min_evidence_coverage: float = Field(
