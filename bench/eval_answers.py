@@ -11,9 +11,9 @@ per question type:
 
 The refusal decision is also swept over thresholds of evidence coverage, so its setting
 (RAG_MIN_EVIDENCE_COVERAGE) can be chosen on these numbers. Writes bench/results/answers.json and
-answers.md. Needs the corpus ingested once, e.g.:
+answers.md. Needs the corpus ingested once, with the same RAG_DATA_DIR and RAG_COLLECTION:
 
-    RAG_DATA_DIR=/work/cache/i4-multihop RAG_COLLECTION=multihop python -m ingest bench/data/multihop/corpus.json
+    RAG_COLLECTION=multihop python -m ingest bench/data/multihop/corpus.json
 """
 
 from __future__ import annotations

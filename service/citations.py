@@ -2,9 +2,10 @@
 
 Support averages embedding similarity (the sentence against the passage's sentences and pairs of
 adjacent sentences) with the share of the sentence's content words the passage contains, where the
-content that matters in news — names, numbers, dates and quoted words — counts double. A number the sentence states that the passage does not contain is a contradiction,
-whatever the similarity. Unsupported citations are removed; a sentence left with none is
-re-attached to the retrieved passage that supports it best, if one does, or dropped.
+content that matters in news — names, numbers, dates and quoted words — counts double. A number the
+sentence states that the passage does not contain is a contradiction, whatever the similarity.
+Unsupported citations are removed; a sentence left with none is re-attached to the retrieved
+passage that supports it best, if one does, or dropped.
 """
 
 from __future__ import annotations
