@@ -27,7 +27,7 @@ REFERENCE = date(2025, 3, 25)
         ("What happened before March 2025?", None, date(2025, 2, 28), False),
         ("Who reported on it during 2024?", date(2024, 1, 1), date(2024, 12, 31), False),
         (
-            "Between the report published on November 1, 2023, and the one of December 15, 2023, what changed?",
+            "Between the report of November 1, 2023, and the one of December 15, 2023, what changed?",
             date(2023, 10, 31),
             date(2023, 12, 16),
             False,
