@@ -140,7 +140,8 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         "# Answer quality on MultiHop-RAG (development split)",
         "",
-        f"Generator `{report['generator']}`, top_k {report['top_k']}, "
+        f"Generator `{report['generator']}`, top_k {report['top_k']}, all null queries and every "
+        f"{report['every']}th other query, evidence_passages {report['evidence_passages']}, "
         f"min_evidence_coverage {report['min_evidence_coverage']}, min_support {report['min_support']}, "
         f"min_relevance {report['min_relevance']}. Targets: refusal on null >= 0.9, false refusal <= 0.05, "
         "citation precision >= 0.95.",
@@ -170,10 +171,16 @@ def main() -> None:
     parser.add_argument("--queries", type=Path, default=QUERIES)
     parser.add_argument("--top-k", type=int, default=None, help="Passages per question; default RAG_TOP_K.")
     parser.add_argument("--limit", type=int, default=0, help="Only the first N queries (0: all).")
+    parser.add_argument(
+        "--every", type=int, default=1, help="Every Nth answerable query (all null queries are kept)."
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "answers")
     args = parser.parse_args()
     settings = Settings()
     queries = json.loads(args.queries.read_text(encoding="utf-8"))
+    answerable = [q for q in queries if q["question_type"] != NULL][:: args.every]
+    kept = {q["qid"] for q in answerable}
+    queries = [q for q in queries if q["question_type"] == NULL or q["qid"] in kept]
     if args.limit:
         queries = queries[: args.limit]
     top_k = args.top_k or settings.top_k
@@ -184,6 +191,8 @@ def main() -> None:
     report = {
         "generator": settings.generator,
         "top_k": top_k,
+        "every": args.every,
+        "evidence_passages": settings.evidence_passages,
         "min_evidence_coverage": settings.min_evidence_coverage,
         "min_support": settings.min_support,
         "min_relevance": settings.min_relevance,

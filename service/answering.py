@@ -185,6 +185,7 @@ class AnswerService:
         evidence: EvidenceCheck | None = None,
         reference_date: Callable[[], date | None] | None = None,
         candidate_factor: int = 3,
+        evidence_passages: int = 0,
     ) -> None:
         self._retriever = retriever
         self._generator = generator
@@ -194,6 +195,7 @@ class AnswerService:
         self._evidence = evidence
         self._reference_date = reference_date or (lambda: None)
         self._candidate_factor = candidate_factor
+        self._evidence_passages = evidence_passages if evidence else 0
 
     @property
     def generator(self) -> Generator:
@@ -217,29 +219,33 @@ class AnswerService:
             reference = self._reference_date()
         return parse_time(question, reference)
 
-    def relevant_passages(
+    def retrieve(
         self, question: str, top_k: int, filters: Filters | None, as_of: date | None = None
-    ) -> list[Passage]:
-        """Retrieved passages relevant enough to answer from, within the question's time frame.
+    ) -> tuple[list[Passage], list[Passage]]:
+        """The passages to answer from, and the larger pool searched for evidence, best first.
 
-        "latest"-style questions look at more candidates and keep the newest relevant ones.
+        Both respect the filters and the question's time frame. "latest"-style questions look at
+        more candidates and answer from the newest relevant ones.
         """
         intent = self.time_intent(question, as_of)
         if intent.restricts:
             filters = apply_intent(filters, intent)
-            if (
-                filters.published_after
-                and filters.published_before
-                and (filters.published_after > filters.published_before)
-            ):
-                return []
+            after, before = filters.published_after, filters.published_before
+            if after and before and after > before:
+                return [], []
         wanted = top_k * self._candidate_factor if intent.newest_first else top_k
-        passages = self._retriever.search(question, wanted, filters)
-        relevant = [p for p in passages if p.score >= self._min_relevance]
+        pool = self._retriever.search(question, max(wanted, self._evidence_passages), filters)
+        relevant = [p for p in pool[:wanted] if p.score >= self._min_relevance]
         if intent.newest_first:
             relevant.sort(key=lambda p: p.chunk.article.published or date.min, reverse=True)
             relevant = relevant[:top_k]
-        return relevant
+        return relevant, pool
+
+    def relevant_passages(
+        self, question: str, top_k: int, filters: Filters | None, as_of: date | None = None
+    ) -> list[Passage]:
+        """Retrieved passages relevant enough to answer from, within the question's time frame."""
+        return self.retrieve(question, top_k, filters, as_of)[0]
 
     def assess(self, question: str, passages: Sequence[Passage]) -> Evidence | None:
         """Whether the passages hold evidence for an answer (None when no check is configured)."""
@@ -249,8 +255,8 @@ class AnswerService:
         self, question: str, top_k: int, filters: Filters | None = None, as_of: date | None = None
     ) -> Answer:
         """Answer the question from the index, with verified citations."""
-        passages = self.relevant_passages(question, top_k, filters, as_of)
-        evidence = self.assess(question, passages)
+        passages, pool = self.retrieve(question, top_k, filters, as_of)
+        evidence = self.assess(question, pool)
         if not passages or (evidence is not None and not evidence.answerable):
             return Answer(INSUFFICIENT_ANSWER, [], self._generator.name, True, passages, evidence=evidence)
         degraded, reason = False, ""

@@ -133,31 +133,61 @@ class CitationVerifier:
         return Support(round(score, 4), similarity, covered, missing_numbers, quote, supported)
 
     def check(self, text: str, passages: Sequence[Passage]) -> list[CheckedSentence]:
-        """Every sentence of the draft with the passages that support it (markers refer to passages)."""
+        """Every sentence of the draft with the passages that support it (markers refer to passages).
+
+        A sentence found word for word in a passage (an extractive quote) is supported by it without
+        embedding anything; embeddings are computed only for the passages a judgement needs.
+        """
         sentences = draft_sentences(text)
         claims = [strip_citations(s) for s in sentences]
         if not sentences or not passages:
             return [CheckedSentence(c, (), False, 0.0) for c in claims if c]
-        views = [self._view(p) for p in passages]
-        vectors = self.embed(claims)
+        flat = [_flat(p.chunk.text) for p in passages]
+        views: dict[int, _PassageView] = {}
+        vectors: dict[str, NDArray[np.float32]] = {}
+
+        def judge(claim: str, number: int) -> Support:
+            if _flat(claim).rstrip(".!?") in flat[number - 1]:
+                return Support(1.0, 1.0, 1.0, (), claim, True)
+            if number not in views:
+                views[number] = self._view(passages[number - 1])
+            if claim not in vectors:
+                vectors[claim] = self.embed([claim])[0]
+            return self.support(claim, vectors[claim], views[number])
+
         checked: list[CheckedSentence] = []
-        for sentence, claim, vector in zip(sentences, claims, vectors, strict=True):
+        for sentence, claim in zip(sentences, claims, strict=True):
             if len(claim.split()) < _MIN_CLAIM_WORDS and not citation_numbers(sentence):
                 continue  # a fragment such as a heading: nothing to verify, nothing to keep
-            supports = [self.support(claim, vector, view) for view in views]
             cited = list(dict.fromkeys(citation_numbers(sentence)))
-            kept = [n for n in cited if 1 <= n <= len(passages) and supports[n - 1].supported]
+            supports = {n: judge(claim, n) for n in cited if 1 <= n <= len(passages)}
+            kept = [n for n, s in supports.items() if s.supported]
             removed = tuple(n for n in cited if n not in kept)
             reattached = False
             if not kept:
-                best = max(range(len(passages)), key=lambda i: supports[i].score)
+                verbatim = next(
+                    (
+                        n
+                        for n in range(1, len(passages) + 1)
+                        if claim and _flat(claim).rstrip(".!?") in flat[n - 1]
+                    ),
+                    None,
+                )
+                numbers = [verbatim] if verbatim else range(1, len(passages) + 1)
+                supports.update({n: judge(claim, n) for n in numbers if n not in supports})
+                best = max(supports, key=lambda n: supports[n].score)
                 if supports[best].supported:
-                    kept, reattached = [best + 1], True
+                    kept, reattached = [best], True
             if kept:
-                score = max(supports[n - 1].score for n in kept)
-                quotes = {n: supports[n - 1].quote for n in kept}
+                score = max(supports[n].score for n in kept)
+                quotes = {n: supports[n].quote for n in kept}
                 checked.append(CheckedSentence(claim, tuple(kept), True, score, quotes, removed, reattached))
             else:
-                score = max((s.score for s in supports), default=0.0)
+                score = max((s.score for s in supports.values()), default=0.0)
                 checked.append(CheckedSentence(claim, (), False, score, {}, removed))
         return checked
+
+
+def _flat(text: str) -> str:
+    """Text with runs of whitespace made single spaces, for word-for-word comparison."""
+    return " ".join(text.split())

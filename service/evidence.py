@@ -2,19 +2,56 @@
 
 A similarity score alone cannot tell a question about an event the articles report from a
 plausible-sounding question about one they do not: both retrieve passages on the same topic. What
-an answer needs is that the passages mention what the question names — its people, organisations,
-products, places, outlets, numbers and quoted words. The decision therefore rests on the share of
-the question's key terms found in the retrieved passages (their text, title, outlet, author and
-date) or among the indexed outlets; it does not depend on how retrieval scores passages.
+an answer needs is evidence of two kinds, neither of which depends on how retrieval scores passages:
+
+- every outlet the question attributes a report to ("an article by Forbes", "a Guardian piece",
+  "according to Reuters") is an indexed outlet — we cannot answer for an outlet we do not hold;
+- the passages searched for evidence (more than are answered from) mention enough of what the
+  question names — its people, organisations, products, places, numbers and quoted words — in
+  their text, title, outlet, author or date. Month and weekday names are left to the date filters.
 """
 
 from __future__ import annotations
 
+import calendar
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from service.keyterms import coverage, date_words, key_terms, vocabulary
 from service.models import Passage
+
+_CALENDAR = {n.casefold() for n in (*calendar.month_name, *calendar.day_name) if n}
+_NAME = r"['\"‘“]?(?P<name>(?:The\s+)?[A-Z][\w.&'’-]*(?:\s+(?:of\s+|-\s+|&\s+|and\s+)?[A-Z][\w.&'’-]*)*)"
+_REPORT = r"(?:article|articles|report|reports|piece|pieces|review|story|coverage|analysis|podcast|column)"
+_ATTRIBUTIONS = [
+    re.compile(rf"\b{_REPORT}\s+(?:from|by|in)\s+(?:both\s+)?(?:the\s+)?{_NAME}"),
+    re.compile(rf"\banother\s+(?:one\s+|{_REPORT}\s+)?(?:from|by|in|on)\s+(?:the\s+)?{_NAME}"),
+    re.compile(
+        rf"\b(?:described|discussed|mentioned|featured|highlighted|detailed|covered|reported|published)"
+        rf"\s+(?:in|by)\s+(?:both\s+)?(?:the\s+)?{_NAME}"
+    ),
+    re.compile(rf"\b(?:according to|as per)\s+(?:an?\s+)?(?:the\s+)?{_NAME}"),
+    re.compile(rf"\b(?:an?|the|both)\s+{_NAME}['\"’”]?\s+{_REPORT}\b"),
+]
+
+
+def named_outlets(question: str) -> list[str]:
+    """The outlets a question attributes reports to ("an article by Forbes", "a Guardian piece")."""
+    names: list[str] = []
+    for pattern in _ATTRIBUTIONS:
+        for match in pattern.finditer(question):
+            for part in re.split(r"\s+and\s+", match.group("name")):
+                part = part.strip(" '\"’”")
+                if part and part.split()[0].casefold() not in _CALENDAR:
+                    names.append(part)
+    return list(dict.fromkeys(names))
+
+
+def is_indexed(name: str, outlets: Iterable[str]) -> bool:
+    """True when every word of the name is a word of one indexed outlet ("Guardian" → "The Guardian")."""
+    words = vocabulary(name) - {"the"}
+    return not words or any(words <= vocabulary(outlet) for outlet in outlets)
 
 
 @dataclass(frozen=True)
@@ -25,6 +62,7 @@ class Evidence:
     coverage: float
     missing: tuple[str, ...]
     terms: int
+    unindexed_outlets: tuple[str, ...] = ()
 
 
 class EvidenceCheck:
@@ -40,15 +78,18 @@ class EvidenceCheck:
         return self._min_coverage
 
     def assess(self, question: str, passages: Sequence[Passage]) -> Evidence:
-        """The evidence the passages hold for the question."""
+        """The evidence the passages (searched for evidence, best first) hold for the question."""
         terms = key_terms(question)
-        wanted = terms.names | terms.quoted
+        wanted = (terms.names | terms.quoted) - _CALENDAR
         if not passages:
             return Evidence(False, 0.0, tuple(sorted(wanted)), len(wanted))
+        outlets = list(self._outlets())
         known: set[str] = set()
         for passage in passages:
             known |= vocabulary(passage.chunk.text) | vocabulary(date_words(passage.chunk.article))
-        for outlet in self._outlets():
+        for outlet in outlets:
             known |= vocabulary(outlet)
         share, missing = coverage(wanted, known)
-        return Evidence(share >= self._min_coverage, round(share, 4), tuple(missing), len(wanted))
+        foreign = tuple(n for n in named_outlets(question) if not is_indexed(n, outlets))
+        answerable = share >= self._min_coverage and not foreign
+        return Evidence(answerable, round(share, 4), foreign + tuple(missing), len(wanted), foreign)

@@ -87,13 +87,19 @@ class Settings(BaseSettings):
         ),
     )
     min_evidence_coverage: float = Field(
-        default=0.8,
+        default=0.75,
         ge=0,
         le=1,
         description=(
             "Share of the question's names and quoted words the retrieved passages must mention; "
             "below it the answer is insufficient (0 disables the check)."
         ),
+    )
+    evidence_passages: int = Field(
+        default=20,
+        ge=1,
+        le=200,
+        description="Passages searched for evidence of an answer (more than are answered from).",
     )
     summary_max_sentences: int = Field(
         default=6, ge=1, le=30, description="Sentences a summary has when the request names none."

@@ -52,6 +52,7 @@ def build_parts(
         verifier=CitationVerifier(embedder, settings.min_support),
         evidence=EvidenceCheck(settings.min_evidence_coverage, catalog.outlets),
         reference_date=catalog.newest,
+        evidence_passages=settings.evidence_passages,
     )
     summaries = SummaryService(
         store,
