@@ -31,21 +31,21 @@ _ATTRIBUTIONS = [
         rf"\b(?:described|discussed|mentioned|featured|highlighted|detailed|covered|reported|published)"
         rf"\s+(?:in|by)\s+(?:both\s+)?(?:the\s+)?{_NAME}"
     ),
-    re.compile(rf"\b(?:according to|as per)\s+(?:an?\s+)?(?:the\s+)?{_NAME}"),
+    re.compile(rf"\b(?i:according to|as per)\s+(?:an?\s+)?(?:the\s+)?{_NAME}"),
     re.compile(rf"\b(?:an?|the|both)\s+{_NAME}['\"’”]?\s+{_REPORT}\b"),
 ]
 
 
 def named_outlets(question: str) -> list[str]:
     """The outlets a question attributes reports to ("an article by Forbes", "a Guardian piece")."""
-    names: list[str] = []
+    found: list[tuple[int, str]] = []
     for pattern in _ATTRIBUTIONS:
         for match in pattern.finditer(question):
             for part in re.split(r"\s+and\s+", match.group("name")):
                 part = part.strip(" '\"’”")
                 if part and part.split()[0].casefold() not in _CALENDAR:
-                    names.append(part)
-    return list(dict.fromkeys(names))
+                    found.append((match.start("name") + match.group("name").find(part), part))
+    return list(dict.fromkeys(name for _, name in sorted(found)))
 
 
 def is_indexed(name: str, outlets: Iterable[str]) -> bool:
