@@ -25,6 +25,8 @@ from service.keyterms import content_words, date_words, key_terms, vocabulary, w
 from service.models import Passage
 from service.sentences import citation_numbers, split_sentences, strip_citations
 
+# A marker followed by a capitalised word ends a sentence even without a full stop (quoted headlines).
+_MARKER_BOUNDARY = re.compile(r"(?<=\])\s+(?=[A-Z\"“‘'])")
 _LEADING_MARKERS = re.compile(r"^((?:\s*\[\d+\])+)\s*(.*)$", re.DOTALL)
 _SIMILARITY_WEIGHT = 0.5
 _MIN_CLAIM_WORDS = 3
@@ -59,7 +61,8 @@ class CheckedSentence:
 def draft_sentences(text: str) -> list[str]:
     """The sentences of a draft, with markers written after a full stop moved back onto their sentence."""
     sentences: list[str] = []
-    for sentence in split_sentences(text):
+    pieces = [s for part in _MARKER_BOUNDARY.split(text) for s in split_sentences(part)]
+    for sentence in pieces:
         match = _LEADING_MARKERS.match(sentence)
         if match and sentences:
             sentences[-1] = f"{sentences[-1]} {match.group(1).strip()}"

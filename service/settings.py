@@ -87,7 +87,7 @@ class Settings(BaseSettings):
         ),
     )
     min_evidence_coverage: float = Field(
-        default=0.75,
+        default=0.7,
         ge=0,
         le=1,
         description=(
