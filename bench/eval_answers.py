@@ -140,8 +140,8 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         "# Answer quality on MultiHop-RAG (development split)",
         "",
-        f"Generator `{report['generator']}`, top_k {report['top_k']}, all null queries and every "
-        f"{report['every']}th other query, evidence_passages {report['evidence_passages']}, "
+        f"Generator `{report['generator']}`, top_k {report['top_k']}, all null queries and one in "
+        f"{report['every']} of the others, evidence_passages {report['evidence_passages']}, "
         f"min_evidence_coverage {report['min_evidence_coverage']}, min_support {report['min_support']}, "
         f"min_relevance {report['min_relevance']}. Targets: refusal on null >= 0.9, false refusal <= 0.05, "
         "citation precision >= 0.95.",
