@@ -11,7 +11,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export RAG_DATA_DIR
 
-.PHONY: install install-dev ingest-seeds serve test test-fast eval lint format constraints clean
+.PHONY: install install-dev ingest-seeds serve test test-fast lint format constraints clean eval eval-answers
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,18 @@ constraints: $(DEV_INSTALLED)
 	{ echo "# Exact versions of every package newsrag installs (direct and transitive), from a working venv."; \
 	  echo "# Regenerate with: make constraints"; \
 	  $(PIP) freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu/torch==\1/'; } > constraints.txt
+
+# Answer quality on MultiHop-RAG (dev split): refusals, citation precision, evidence recall.
+# Ingests the corpus once into $(EVAL_DATA_DIR) (unchanged articles are skipped on later runs).
+# The same index as the retrieval benchmark, so the corpus is embedded once.
+EVAL_DATA_DIR ?= ./bench/data/multihop-index
+EVAL_EVERY ?= 1
+eval-answers: $(INSTALLED)
+	RAG_DATA_DIR=$(EVAL_DATA_DIR) RAG_COLLECTION=multihop $(PY) -m ingest bench/data/multihop/corpus.json
+	RAG_DATA_DIR=$(EVAL_DATA_DIR) RAG_COLLECTION=multihop RAG_GENERATOR=extractive \
+	  $(PY) -m bench.eval_answers --every $(EVAL_EVERY)
+
+eval: eval-answers
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,25 +1,32 @@
-"""Question answering: retrieve, decide whether the passages can answer, generate, cite.
+"""Question answering: retrieve, decide whether the passages can answer, generate, verify, cite.
 
 Every [n] in a returned answer refers to a citation entry; citations are numbered in order of first
-use, and markers that point at no passage are removed.
+use. Whatever the generator, each sentence's citations are verified against the passages
+(service/citations.py): unsupported ones are removed, a sentence is re-attached to the passage that
+supports it or dropped, and the verdict per sentence travels with the answer.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
 
+from service.citations import CheckedSentence, CitationVerifier
 from service.errors import BackendUnavailable
+from service.evidence import Evidence, EvidenceCheck
 from service.generation import INSUFFICIENT_ANSWER, Draft, Generator
-from service.models import Filters, Passage
+from service.models import ArticleMeta, Filters, Passage
 from service.retrieval import Retriever
 from service.sentences import split_sentences, strip_citations
+from service.temporal import TimeIntent, apply_intent, needs_reference, parse_time
 
 log = logging.getLogger(__name__)
 
 _MARKER = re.compile(r"\[(\d+)\]")
+_ENDING = re.compile(r"[.!?]+['\"’”)]*$")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -33,8 +40,18 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class SentenceVerdict:
+    """One sentence the generator wrote, with the citations that survived verification."""
+
+    text: str
+    citations: list[int]
+    supported: bool
+    score: float
+
+
+@dataclass(frozen=True)
 class Answer:
-    """An answer with its citations and what wrote it."""
+    """An answer with its citations, the verdict per sentence and what wrote it."""
 
     text: str
     citations: list[Citation]
@@ -43,6 +60,8 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     degraded: bool = False
     reason: str = ""
+    sentences: list[SentenceVerdict] = field(default_factory=list)
+    evidence: Evidence | None = None
 
 
 def _words(text: str) -> set[str]:
@@ -85,8 +104,85 @@ def renumber(text: str, passages: Sequence[Passage]) -> tuple[str, list[Citation
     return renumbered, citations
 
 
+def attribution(meta: ArticleMeta) -> str:
+    """ "The National, 25 March 2025": who said it and when."""
+    day = f"{meta.published.day} {meta.published:%B %Y}" if meta.published else ""
+    return ", ".join(p for p in (meta.source, day) if p)
+
+
+def _with_markers(sentence: str, numbers: Sequence[int], note: str) -> str:
+    """The sentence with an optional "(outlet, date)" note and its [n] markers before its final stop."""
+    tail = (f" ({note})" if note else "") + " " + "".join(f"[{n}]" for n in numbers)
+    match = _ENDING.search(sentence)
+    if not match:
+        return sentence + tail
+    return f"{sentence[: match.start()]}{tail}{match.group(0)}"
+
+
+def assemble(
+    checked: Sequence[CheckedSentence],
+    passages: Sequence[Passage],
+    generator: str,
+    *,
+    newest_first: bool = False,
+    degraded: bool = False,
+    reason: str = "",
+) -> Answer:
+    """The answer made of the supported sentences, renumbered, with the verdict of every sentence.
+
+    When the cited articles come from more than one outlet, each sentence says which outlet (and
+    date) it comes from, unless it already names the outlet, so sources are never merged silently.
+    """
+    kept = [c for c in checked if c.supported]
+    if newest_first:
+
+        def newest(c: CheckedSentence) -> date:
+            days = [passages[n - 1].chunk.article.published for n in c.passages]
+            return max((d for d in days if d), default=date.min)
+
+        kept.sort(key=newest, reverse=True)
+    dropped = [SentenceVerdict(c.text, [], False, round(c.score, 4)) for c in checked if not c.supported]
+    if not kept:
+        return Answer(INSUFFICIENT_ANSWER, [], generator, True, list(passages), degraded, reason, dropped)
+    order: dict[int, int] = {}
+    quotes: dict[int, str] = {}
+    for sentence in kept:
+        for number in sentence.passages:
+            order.setdefault(number, len(order) + 1)
+            quotes.setdefault(number, sentence.quotes.get(number, ""))
+    outlets = {passages[n - 1].chunk.article.source for n in order}
+    verdicts: list[SentenceVerdict] = []
+    for sentence in kept:
+        metas = list({passages[n - 1].chunk.article: None for n in sentence.passages})
+        note = ""
+        if len(outlets) > 1 and not any(m.source and m.source in sentence.text for m in metas):
+            note = "; ".join(dict.fromkeys(a for a in map(attribution, metas) if a))
+        numbers = [order[n] for n in sentence.passages]
+        verdicts.append(
+            SentenceVerdict(
+                _with_markers(sentence.text, numbers, note), numbers, True, round(sentence.score, 4)
+            )
+        )
+    citations = [
+        Citation(cited, passages[number - 1], quotes[number] or best_quote(passages[number - 1], []))
+        for number, cited in order.items()
+    ]
+    text = " ".join(v.text for v in verdicts)
+    return Answer(text, citations, generator, False, list(passages), degraded, reason, verdicts + dropped)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What answering needs before a generator runs: passages, evidence, order, or a refusal."""
+
+    passages: list[Passage]
+    evidence: Evidence | None
+    newest_first: bool
+    refusal: Answer | None
+
+
 class AnswerService:
-    """Answers questions from the index with a generator, falling back to extractive."""
+    """Answers questions from the index with a generator, falling back to extractive, verifying citations."""
 
     def __init__(
         self,
@@ -94,11 +190,22 @@ class AnswerService:
         generator: Generator,
         fallback: Generator,
         min_relevance: float,
+        *,
+        verifier: CitationVerifier | None = None,
+        evidence: EvidenceCheck | None = None,
+        reference_date: Callable[[], date | None] | None = None,
+        candidate_factor: int = 3,
+        evidence_passages: int = 0,
     ) -> None:
         self._retriever = retriever
         self._generator = generator
         self._fallback = fallback
         self._min_relevance = min_relevance
+        self._verifier = verifier or CitationVerifier(retriever.embedder)
+        self._evidence = evidence
+        self._reference_date = reference_date or (lambda: None)
+        self._candidate_factor = candidate_factor
+        self._evidence_passages = evidence_passages if evidence else 0
 
     @property
     def generator(self) -> Generator:
@@ -107,19 +214,73 @@ class AnswerService:
 
     @property
     def fallback(self) -> Generator:
-        """The generator used when the configured one fails (extractive)."""
+        """The extractive generator used when the configured one fails."""
         return self._fallback
 
-    def relevant_passages(self, question: str, top_k: int, filters: Filters | None) -> list[Passage]:
-        """Retrieved passages relevant enough to answer from."""
-        passages = self._retriever.search(question, top_k, filters)
-        return [p for p in passages if p.score >= self._min_relevance]
+    @property
+    def verifier(self) -> CitationVerifier:
+        """The citation verifier every answer goes through."""
+        return self._verifier
 
-    def ask(self, question: str, top_k: int, filters: Filters | None = None) -> Answer:
-        """Answer the question from the index, with citations."""
-        passages = self.relevant_passages(question, top_k, filters)
-        if not passages:
-            return Answer(INSUFFICIENT_ANSWER, [], self._generator.name, insufficient=True)
+    def time_intent(self, question: str, as_of: date | None = None) -> TimeIntent:
+        """What the question asks about time, relative to as_of or the newest indexed article."""
+        reference = as_of
+        if reference is None and needs_reference(question):
+            reference = self._reference_date()
+        return parse_time(question, reference)
+
+    def retrieve(
+        self, question: str, top_k: int, filters: Filters | None, as_of: date | None = None
+    ) -> tuple[list[Passage], list[Passage]]:
+        """The passages to answer from, and the larger pool searched for evidence, best first.
+
+        Both respect the filters and the question's time frame. "latest"-style questions look at
+        more candidates and answer from the newest relevant ones.
+        """
+        intent = self.time_intent(question, as_of)
+        if intent.restricts:
+            filters = apply_intent(filters, intent)
+            after, before = filters.published_after, filters.published_before
+            if after and before and after > before:
+                return [], []
+        wanted = top_k * self._candidate_factor if intent.newest_first else top_k
+        pool = self._retriever.search(question, max(wanted, self._evidence_passages), filters)
+        relevant = [p for p in pool[:wanted] if p.score >= self._min_relevance]
+        if intent.newest_first:
+            relevant.sort(key=lambda p: p.chunk.article.published or date.min, reverse=True)
+            relevant = relevant[:top_k]
+        return relevant, pool
+
+    def relevant_passages(
+        self, question: str, top_k: int, filters: Filters | None, as_of: date | None = None
+    ) -> list[Passage]:
+        """Retrieved passages relevant enough to answer from, within the question's time frame."""
+        return self.retrieve(question, top_k, filters, as_of)[0]
+
+    def assess(self, question: str, passages: Sequence[Passage]) -> Evidence | None:
+        """Whether the passages hold evidence for an answer (None when no check is configured)."""
+        return self._evidence.assess(question, passages) if self._evidence else None
+
+    def prepare(
+        self, question: str, top_k: int, filters: Filters | None = None, as_of: date | None = None
+    ) -> Prepared:
+        """Retrieve and decide whether the articles can answer: the steps before any generator runs."""
+        passages, pool = self.retrieve(question, top_k, filters, as_of)
+        evidence = self.assess(question, pool)
+        newest_first = self.time_intent(question, as_of).newest_first
+        refusal = None
+        if not passages or (evidence is not None and not evidence.answerable):
+            refusal = Answer(INSUFFICIENT_ANSWER, [], self._generator.name, True, passages, evidence=evidence)
+        return Prepared(passages, evidence, newest_first, refusal)
+
+    def ask(
+        self, question: str, top_k: int, filters: Filters | None = None, as_of: date | None = None
+    ) -> Answer:
+        """Answer the question from the index, with verified citations."""
+        prepared = self.prepare(question, top_k, filters, as_of)
+        if prepared.refusal is not None:
+            return prepared.refusal
+        passages = prepared.passages
         degraded, reason = False, ""
         try:
             draft = self._generator.generate(question, passages)
@@ -131,13 +292,22 @@ class AnswerService:
             log.exception("generator %s raised, answering extractively", self._generator.name)
             draft = self._fallback.generate(question, passages)
             degraded, reason = True, f"{self._generator.name} failed: {type(exc).__name__}"
-        return self.finish(draft, passages, degraded, reason)
+        answer = self.finish(draft, passages, degraded, reason, newest_first=prepared.newest_first)
+        return replace(answer, evidence=prepared.evidence)
 
     def finish(
-        self, draft: Draft, passages: list[Passage], degraded: bool = False, reason: str = ""
+        self,
+        draft: Draft,
+        passages: list[Passage],
+        degraded: bool = False,
+        reason: str = "",
+        *,
+        newest_first: bool = False,
     ) -> Answer:
-        """Turn a draft into an answer whose every marker has a citation."""
-        text, citations = renumber(draft.text, passages)
-        if draft.insufficient or not citations:
+        """Verify a draft's citations and turn it into an answer whose every marker has a citation."""
+        if draft.insufficient:
             return Answer(INSUFFICIENT_ANSWER, [], draft.generator, True, passages, degraded, reason)
-        return Answer(text, citations, draft.generator, False, passages, degraded, reason)
+        checked = self._verifier.check(draft.text, passages)
+        return assemble(
+            checked, passages, draft.generator, newest_first=newest_first, degraded=degraded, reason=reason
+        )

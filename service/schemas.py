@@ -57,6 +57,29 @@ class AskRequest(Strict):
     question: Text
     top_k: int | None = Field(default=None, ge=1, le=50, description="Passages to answer from.")
     filters: FiltersIn | None = None
+    as_of: date | None = Field(
+        default=None,
+        description='Date that "last week", "yesterday" … count from; default: the newest indexed article.',
+    )
+
+
+class SummarizeRequest(Strict):
+    """What to summarise: a topic, filters, given articles, or a combination (at least one)."""
+
+    topic: Text | None = Field(default=None, description="Summarise the passages on this topic.")
+    filters: FiltersIn | None = None
+    article_ids: list[Name] = Field(
+        default_factory=list, max_length=100, description="Articles to summarise."
+    )
+    max_sentences: int | None = Field(
+        default=None, ge=1, le=30, description="Sentences wanted; default RAG_SUMMARY_MAX_SENTENCES."
+    )
+
+    @model_validator(mode="after")
+    def _something_to_summarise(self) -> Self:
+        if not (self.topic or self.article_ids or (self.filters and not self.filters.to_domain().is_empty)):
+            raise ValueError("give a topic, filters or article_ids to summarise")
+        return self
 
 
 class TurnIn(Strict):
@@ -128,12 +151,24 @@ class SearchResponse(BaseModel):
 
 
 class CitationOut(BaseModel):
-    """What an [n] in the answer refers to."""
+    """What an [n] in the answer refers to: the passage, the sentence quoted, and its article."""
 
     n: int
     chunk_id: str
     quote: str = Field(description="The sentence of the passage the claim rests on.")
     article: ArticleOut
+    attribution: str = Field(default="", description='Outlet and date, e.g. "The National, 25 March 2025".')
+
+
+class SentenceOut(BaseModel):
+    """One sentence the generator wrote and the verdict of the citation check."""
+
+    text: str = Field(description="The sentence as it appears in the answer, with its markers.")
+    citations: list[int] = Field(description="Citation numbers that support it (empty when dropped).")
+    supported: bool = Field(
+        description="True when a cited passage supports it; false ones are not in answer."
+    )
+    score: float = Field(description="Support score of its best passage, 0..1.")
 
 
 class AskResponse(BaseModel):
@@ -145,6 +180,10 @@ class AskResponse(BaseModel):
     insufficient: bool = Field(description="True when the articles do not contain the answer.")
     degraded: bool = Field(default=False, description="True when the configured LLM failed.")
     reason: str | None = Field(default=None, description="Why the answer is degraded.")
+    sentences: list[SentenceOut] = Field(
+        default_factory=list,
+        description="Every sentence written, with its verdict: supported ones form answer, in order.",
+    )
 
 
 class ArticleListItem(ArticleOut):

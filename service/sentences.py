@@ -20,6 +20,11 @@ def _ensure_punkt() -> None:
         nltk.data.path.append(bundled)
 
 
+def ensure_nltk_data() -> None:
+    """Make NLTK find the data LlamaIndex ships (punkt_tab, stopwords) without a download."""
+    _ensure_punkt()
+
+
 def split_sentences(text: str) -> list[str]:
     """The sentences of a text, stripped, empty ones dropped; paragraphs never merge."""
     _ensure_punkt()

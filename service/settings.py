@@ -112,6 +112,36 @@ class Settings(BaseSettings):
         le=1,
         description="Cosine similarity below which a passage is not evidence for an answer.",
     )
+    min_support: float = Field(
+        default=0.65,
+        ge=0,
+        le=1,
+        description=(
+            "Support score (embedding similarity averaged with the share of the sentence's words found, "
+            "names, numbers, dates and quotes counting double) from which a passage supports a sentence."
+        ),
+    )
+    min_evidence_coverage: float = Field(
+        default=0.7,
+        ge=0,
+        le=1,
+        description=(
+            "Share of the question's names and quoted words the retrieved passages must mention; "
+            "below it the answer is insufficient (0 disables the check)."
+        ),
+    )
+    evidence_passages: int = Field(
+        default=20,
+        ge=1,
+        le=200,
+        description="Passages searched for evidence of an answer (more than are answered from).",
+    )
+    summary_max_sentences: int = Field(
+        default=6, ge=1, le=30, description="Sentences a summary has when the request names none."
+    )
+    summary_passages: int = Field(
+        default=30, ge=1, le=200, description="Passages a topic summary is drawn from at most."
+    )
     max_answer_sentences: int = Field(
         default=4, ge=1, le=12, description="Sentences the extractive generator answers with."
     )

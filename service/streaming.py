@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from service.answering import Answer, AnswerService
+from service.answering import Answer, AnswerService, Prepared
 from service.errors import BackendUnavailable
 from service.generation import INSUFFICIENT_ANSWER, Draft
 from service.models import Filters, Passage
@@ -111,24 +111,25 @@ def stream_answer(
     answers: AnswerService, question: str, top_k: int, filters: Filters | None = None
 ) -> Iterator[StreamEvent]:
     """Retrieve now (so a failing index fails the request), then stream the answer's events."""
-    passages = answers.relevant_passages(question, top_k, filters)
-    return _events(answers, question, passages)
+    return _events(answers, question, answers.prepare(question, top_k, filters))
 
 
-def _events(answers: AnswerService, question: str, passages: list[Passage]) -> Iterator[StreamEvent]:
+def _events(answers: AnswerService, question: str, prepared: Prepared) -> Iterator[StreamEvent]:
+    passages = prepared.passages
     yield Sources(question, passages)
     generator = answers.generator
-    if not passages:
-        yield Delta(INSUFFICIENT_ANSWER)
-        yield Final(Answer(INSUFFICIENT_ANSWER, [], generator.name, insufficient=True))
+    if prepared.refusal is not None:
+        yield Delta(prepared.refusal.text)
+        yield Final(prepared.refusal)
         return
+    newest_first = prepared.newest_first
     # The draft keeps the generator's own passage markers: finish() renumbers them itself.
     raw: list[str] = []
     try:
         for shown in _deltas(generator.stream(question, passages), len(passages), raw):
             yield Delta(shown)
         draft = _draft("".join(raw), generator.name)
-        yield Final(answers.finish(draft, passages))
+        yield Final(answers.finish(draft, passages, newest_first=newest_first))
     except Exception as exc:  # BackendUnavailable, or a generator bug: either costs the LLM answer only
         if isinstance(exc, BackendUnavailable):
             reason = exc.message
@@ -142,4 +143,4 @@ def _events(answers: AnswerService, question: str, passages: list[Passage]) -> I
         for shown in _deltas(fallback.stream(question, passages), len(passages), raw):
             yield Delta(shown)
         draft = _draft("".join(raw), fallback.name)
-        yield Final(answers.finish(draft, passages, degraded=True, reason=reason))
+        yield Final(answers.finish(draft, passages, degraded=True, reason=reason, newest_first=newest_first))

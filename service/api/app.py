@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from service.api.errors import install_error_handlers
 from service.api.parts import Parts, build_parts
-from service.api.routes import articles, ask, health, openai_compat, search, stream
+from service.api.routes import articles, ask, health, openai_compat, search, stream, summarize
 from service.embeddings import Embedder
 from service.generation import Generator
 from service.settings import Settings, get_settings
@@ -47,7 +47,7 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (search, ask, stream, articles, health, openai_compat):
+    for module in (search, ask, stream, summarize, articles, health, openai_compat):
         app.include_router(module.router)
     app.mount("/ui", StaticFiles(directory=UI_DIR), name="ui")
 

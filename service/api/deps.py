@@ -13,6 +13,7 @@ from service.embeddings import Embedder
 from service.retrieval import Retriever
 from service.settings import Settings
 from service.store import ChunkStore
+from service.summaries import SummaryService
 
 
 def get_parts(request: Request) -> Parts:
@@ -50,9 +51,15 @@ def get_condenser(request: Request) -> Condenser:
     return get_parts(request).condenser
 
 
+def get_summaries(request: Request) -> SummaryService:
+    """The summary service."""
+    return get_parts(request).summaries
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 StoreDep = Annotated[ChunkStore, Depends(get_store)]
 RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
 AnswersDep = Annotated[AnswerService, Depends(get_answers)]
 EmbedderDep = Annotated[Embedder, Depends(get_embedder)]
 CondenserDep = Annotated[Condenser, Depends(get_condenser)]
+SummariesDep = Annotated[SummaryService, Depends(get_summaries)]

@@ -5,14 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from service.answering import AnswerService
+from service.catalog import Catalog
+from service.citations import CitationVerifier
 from service.conversation import Condenser, build_condenser
 from service.embeddings import Embedder, build_embedder
+from service.evidence import EvidenceCheck
 from service.generation import Generator
 from service.lexical import build_lexical_index
 from service.llm import build_extractive, build_generator
 from service.retrieval import Retriever
 from service.settings import Settings
 from service.store import ChunkStore, build_store
+from service.summaries import SummaryService
 
 
 @dataclass
@@ -25,6 +29,8 @@ class Parts:
     retriever: Retriever
     answers: AnswerService
     condenser: Condenser
+    catalog: Catalog
+    summaries: SummaryService
 
 
 def build_parts(
@@ -40,5 +46,25 @@ def build_parts(
     retriever = Retriever(store, embedder, build_lexical_index(settings, store), settings.retrieval)
     fallback = build_extractive(settings, embedder)
     generator = generator or build_generator(settings, embedder)
-    answers = AnswerService(retriever, generator, fallback, settings.min_relevance)
-    return Parts(settings, store, embedder, retriever, answers, build_condenser(generator))
+    catalog = Catalog(store)
+    answers = AnswerService(
+        retriever,
+        generator,
+        fallback,
+        settings.min_relevance,
+        verifier=CitationVerifier(embedder, settings.min_support),
+        evidence=EvidenceCheck(settings.min_evidence_coverage, catalog.outlets),
+        reference_date=catalog.newest,
+        evidence_passages=settings.evidence_passages,
+    )
+    summaries = SummaryService(
+        store,
+        retriever,
+        answers,
+        max_sentences=settings.summary_max_sentences,
+        max_passages=settings.summary_passages,
+        min_relevance=settings.min_relevance,
+    )
+    return Parts(
+        settings, store, embedder, retriever, answers, build_condenser(generator), catalog, summaries
+    )

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.answering import Answer
+from service.answering import Answer, attribution
 from service.api.deps import AnswersDep, SettingsDep
-from service.schemas import ArticleOut, AskRequest, AskResponse, CitationOut, ErrorResponse
+from service.schemas import ArticleOut, AskRequest, AskResponse, CitationOut, ErrorResponse, SentenceOut
 
 router = APIRouter(tags=["answers"])
 
 
 def answer_response(answer: Answer) -> AskResponse:
-    """The API shape of a domain answer."""
+    """The API shape of a domain answer: every endpoint that answers serialises through here."""
     return AskResponse(
         answer=answer.text,
         citations=[
@@ -21,8 +21,13 @@ def answer_response(answer: Answer) -> AskResponse:
                 chunk_id=c.passage.chunk.id,
                 quote=c.quote,
                 article=ArticleOut.of(c.passage.chunk.article),
+                attribution=attribution(c.passage.chunk.article),
             )
             for c in answer.citations
+        ],
+        sentences=[
+            SentenceOut(text=s.text, citations=s.citations, supported=s.supported, score=s.score)
+            for s in answer.sentences
         ],
         generator=answer.generator,
         insufficient=answer.insufficient,
@@ -35,4 +40,4 @@ def answer_response(answer: Answer) -> AskResponse:
 def ask(body: AskRequest, answers: AnswersDep, settings: SettingsDep) -> AskResponse:
     """An answer whose claims cite the passages they come from."""
     filters = body.filters.to_domain() if body.filters else None
-    return answer_response(answers.ask(body.question, body.top_k or settings.top_k, filters))
+    return answer_response(answers.ask(body.question, body.top_k or settings.top_k, filters, body.as_of))

@@ -1,0 +1,172 @@
+"""Time in questions: "latest", "in March 2025", "last week" … become date filters or a date ordering.
+
+Relative expressions are read against a reference date: the one given in the request, else the
+publication date of the newest indexed article (news questions are asked of an archive, not of
+today's clock).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from service.models import Filters
+
+_MONTHS = {name.casefold(): i for i, name in enumerate(calendar.month_name) if name}
+_MONTHS.update({name.casefold(): i for i, name in enumerate(calendar.month_abbr) if name})
+_MONTHS["sept"] = 9
+_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_YEAR = r"(?P<year>(?:19|20)\d{2})"
+_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
+
+_NEWEST = re.compile(r"\b(latest|most recent(ly)?|newest|most up[- ]to[- ]date)\b", re.I)
+_DAY_MONTH_YEAR = re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}\b", re.I)
+_MONTH_DAY_YEAR = re.compile(rf"\b{_MONTH}\s+{_DAY},?\s+{_YEAR}\b", re.I)
+_ISO = re.compile(r"\b(?P<year>(?:19|20)\d{2})-(?P<month>\d{2})-(?P<day>\d{2})\b")
+_MONTH_YEAR = re.compile(rf"\b{_MONTH},?\s+{_YEAR}\b", re.I)
+_MONTH_ONLY = re.compile(rf"\b(?:in|during|since|before|after|of|from)\s+{_MONTH}(?!\s+\d)\b", re.I)
+_YEAR_ONLY = re.compile(rf"\b(?:in|during|since|before|after|of|from)\s+{_YEAR}\b", re.I)
+_RELATIVE = re.compile(
+    r"\b(?:(?P<lastpast>last|past|previous)\s+(?:(?P<count>\d+|two|three|four|five|six|seven)\s+)?"
+    r"(?P<unit>days?|weeks?|months?|years?)|(?P<this>this)\s+(?P<thisunit>week|month|year)"
+    r"|(?P<today>today)|(?P<yesterday>yesterday))\b",
+    re.I,
+)
+_BOUND = re.compile(r"\b(since|after|from|before|until|by)\s*$", re.I)
+_COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+_SLACK = timedelta(days=1)
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
+
+
+@dataclass(frozen=True)
+class TimeIntent:
+    """What a question asks about time: a date range, newest-first ordering, or both."""
+
+    published_after: date | None = None
+    published_before: date | None = None
+    newest_first: bool = False
+    expression: str = ""
+
+    @property
+    def restricts(self) -> bool:
+        """True when the intent narrows the dates searched."""
+        return self.published_after is not None or self.published_before is not None
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _bounded(question: str, start: int, low: date, high: date) -> tuple[date | None, date | None]:
+    """The range, opened on one side when the expression follows since/after or before/until."""
+    bound = _BOUND.search(question[:start])
+    if bound is None:
+        return low, high
+    word = bound.group(1).casefold()
+    if word in {"since", "from"}:
+        return low, None
+    if word == "after":
+        return high + timedelta(days=1), None
+    if word == "before":
+        return None, low - timedelta(days=1)
+    return None, high
+
+
+def _matches(question: str, reference: date | None) -> list[tuple[int, int, date, date]]:
+    """Every absolute day, month or year named in the question: (start, end, first day, last day)."""
+    found: list[tuple[int, int, date, date]] = []
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= s or start >= e for s, e, _, _ in found)
+
+    for pattern in (_DAY_MONTH_YEAR, _MONTH_DAY_YEAR, _ISO):
+        for match in pattern.finditer(question):
+            month_text = match.group("month").casefold().rstrip(".")
+            month = int(month_text) if month_text.isdigit() else _MONTHS[month_text]
+            try:
+                day = date(int(match.group("year")), month, int(match.group("day")))
+            except ValueError:
+                continue
+            if free(match.start(), match.end()):
+                # A day named by one outlet may be the next or previous day in another's time zone.
+                found.append((match.start(), match.end(), day - _SLACK, day + _SLACK))
+    for match in _MONTH_YEAR.finditer(question):
+        year, month = int(match.group("year")), _MONTHS[match.group("month").casefold().rstrip(".")]
+        if free(match.start(), match.end()):
+            found.append((match.start(), match.end(), date(year, month, 1), _month_end(year, month)))
+    if reference is not None:
+        for match in _MONTH_ONLY.finditer(question):
+            month = _MONTHS[match.group("month").casefold().rstrip(".")]
+            # "in May" means the last May up to the reference date.
+            year = reference.year if month <= reference.month else reference.year - 1
+            start = match.start("month")
+            if free(start, match.end()):
+                found.append((start, match.end(), date(year, month, 1), _month_end(year, month)))
+    for match in _YEAR_ONLY.finditer(question):
+        year = int(match.group("year"))
+        if free(match.start("year"), match.end()):
+            found.append((match.start("year"), match.end(), date(year, 1, 1), date(year, 12, 31)))
+    return sorted(found)
+
+
+def _absolute(question: str, reference: date | None) -> tuple[date | None, date | None, str] | None:
+    """The range the named dates span; one date after since/before opens the range on one side."""
+    found = _matches(question, reference)
+    if not found:
+        return None
+    expression = "; ".join(question[s:e] for s, e, _, _ in found)
+    if len(found) == 1:
+        start, _, low, high = found[0]
+        return (*_bounded(question, start, low, high), expression)
+    return min(f[2] for f in found), max(f[3] for f in found), expression
+
+
+def _relative(question: str, reference: date) -> tuple[date, date, str] | None:
+    """A range relative to the reference date ("last week", "past 3 days", "this month", "today")."""
+    match = _RELATIVE.search(question)
+    if match is None:
+        return None
+    if match.group("today"):
+        return reference, reference, match.group(0)
+    if match.group("yesterday"):
+        day = reference - timedelta(days=1)
+        return day, day, match.group(0)
+    if match.group("this"):
+        unit = match.group("thisunit").casefold()
+        start = {
+            "week": reference - timedelta(days=reference.weekday()),
+            "month": reference.replace(day=1),
+            "year": reference.replace(month=1, day=1),
+        }[unit]
+        return start, reference, match.group(0)
+    count_text = (match.group("count") or "1").casefold()
+    count = int(count_text) if count_text.isdigit() else _COUNTS[count_text]
+    unit = match.group("unit").casefold().rstrip("s")
+    return reference - timedelta(days=count * _UNIT_DAYS[unit]), reference, match.group(0)
+
+
+def needs_reference(question: str) -> bool:
+    """True when the question holds an expression only a reference date can resolve."""
+    return bool(_RELATIVE.search(question) or _MONTH_ONLY.search(question))
+
+
+def parse_time(question: str, reference: date | None) -> TimeIntent:
+    """The time intent of a question; relative expressions need the reference date."""
+    newest = _NEWEST.search(question)
+    found = _absolute(question, reference)
+    if found is None and reference is not None:
+        found = _relative(question, reference)
+    if found is None:
+        return TimeIntent(newest_first=newest is not None, expression=newest.group(0) if newest else "")
+    low, high, expression = found
+    return TimeIntent(low, high, newest is not None, expression)
+
+
+def apply_intent(filters: Filters | None, intent: TimeIntent) -> Filters:
+    """The request's filters narrowed by the intent's dates (the narrower bound of each side wins)."""
+    base = filters or Filters()
+    after = max((d for d in (base.published_after, intent.published_after) if d), default=None)
+    before = min((d for d in (base.published_before, intent.published_before) if d), default=None)
+    return replace(base, published_after=after, published_before=before)

@@ -1,0 +1,87 @@
+"""Time in questions: parsed into date ranges or newest-first ordering, and applied by /ask."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import httpx
+import pytest
+
+from service.models import Filters
+from service.temporal import TimeIntent, apply_intent, parse_time
+
+REFERENCE = date(2025, 3, 25)
+
+
+@pytest.mark.parametrize(
+    ("question", "after", "before", "newest"),
+    [
+        ("What is the latest on Qaani?", None, None, True),
+        ("What is the most recent news from Baghdad?", None, None, True),
+        ("What happened in March 2025?", date(2025, 3, 1), date(2025, 3, 31), False),
+        ("What did Qaani do last week?", date(2025, 3, 18), REFERENCE, False),
+        ("Any news from the past 3 days?", date(2025, 3, 22), REFERENCE, False),
+        ("What happened yesterday?", date(2025, 3, 24), date(2025, 3, 24), False),
+        ("What happened in May?", date(2024, 5, 1), date(2024, 5, 31), False),
+        ("What has happened since 19 March 2025?", date(2025, 3, 18), None, False),
+        ("What happened before March 2025?", None, date(2025, 2, 28), False),
+        ("Who reported on it during 2024?", date(2024, 1, 1), date(2024, 12, 31), False),
+        (
+            "Between the report of November 1, 2023, and the one of December 15, 2023, what changed?",
+            date(2023, 10, 31),
+            date(2023, 12, 16),
+            False,
+        ),
+        ("May I ask who won the 2022 World Cup?", None, None, False),
+    ],
+)
+def test_time_expressions_become_ranges_or_ordering(
+    question: str, after: date | None, before: date | None, newest: bool
+) -> None:
+    intent = parse_time(question, REFERENCE)
+    assert (intent.published_after, intent.published_before, intent.newest_first) == (after, before, newest)
+
+
+def test_relative_expressions_need_a_reference_date() -> None:
+    assert parse_time("What did Qaani do last week?", None).restricts is False
+
+
+def test_intent_narrows_the_request_filters() -> None:
+    filters = Filters(sources=("The National",), published_after=date(2025, 3, 20))
+    intent = TimeIntent(date(2025, 3, 1), date(2025, 3, 31))
+    narrowed = apply_intent(filters, intent)
+    assert narrowed.sources == ("The National",)
+    assert (narrowed.published_after, narrowed.published_before) == (date(2025, 3, 20), date(2025, 3, 31))
+
+
+def cited_dates_in_answer_order(body: dict[str, object]) -> list[str | None]:
+    published = {c["n"]: c["article"]["published"] for c in body["citations"]}  # type: ignore[attr-defined]
+    return [published[s["citations"][0]] for s in body["sentences"] if s["supported"]]  # type: ignore[attr-defined]
+
+
+def test_latest_question_answers_newest_first(client: httpx.Client) -> None:
+    body = client.post("/ask", json={"question": "What is the latest on Qaani?"}).json()
+    assert body["insufficient"] is False
+    dates = cited_dates_in_answer_order(body)
+    assert dates[0] == "2025-03-25"  # The National's report is the newest on Qaani
+    known = [d for d in dates if d]
+    assert known == sorted(known, reverse=True)
+
+
+def test_month_in_question_filters_by_publication_date(client: httpx.Client) -> None:
+    body = client.post("/ask", json={"question": "What did Qaani discuss in Baghdad in March 2025?"}).json()
+    assert body["insufficient"] is False
+    assert all(d and d.startswith("2025-03") for d in cited_dates_in_answer_order(body))
+
+
+def test_last_week_counts_from_the_newest_article_or_the_given_date(client: httpx.Client) -> None:
+    question = "What did Qaani do in Iraq last week?"
+    body = client.post("/ask", json={"question": question}).json()
+    # The newest seed is of 2025-03-25: last week is 18-25 March, both Qaani reports fall in it.
+    assert body["insufficient"] is False
+    assert all(d and "2025-03-18" <= d <= "2025-03-25" for d in cited_dates_in_answer_order(body))
+    shifted = client.post("/ask", json={"question": question, "as_of": "2025-03-21"}).json()
+    assert shifted["insufficient"] is False
+    assert set(cited_dates_in_answer_order(shifted)) == {"2025-03-19"}
+    empty = client.post("/ask", json={"question": question, "as_of": "2024-01-10"}).json()
+    assert empty["insufficient"] is True and empty["citations"] == []
