@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GeneratorChoice = Literal["auto", "ollama", "extractive"]
@@ -85,6 +85,21 @@ class Settings(BaseSettings):
         description="auto: Ollama when it answers with the model present, else extractive.",
     )
     ollama: OllamaSettings = Field(default_factory=OllamaSettings, description="Ollama connection.")
+    api_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "When set, every endpoint but /healthz, /readyz and the UI needs 'Authorization: Bearer <key>'."
+        ),
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description='Origins allowed by CORS, as JSON, e.g. ["https://news.example"].'
+    )
+    rate_limit: str = Field(
+        default="", description="Per-client request limit such as '120/minute'; empty means unlimited."
+    )
+    max_request_bytes: int = Field(
+        default=25 * 1024 * 1024, gt=0, description="Largest request body accepted (413 beyond)."
+    )
 
     @property
     def chroma_path(self) -> Path:

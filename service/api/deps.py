@@ -7,6 +7,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 
 from service.answering import AnswerService
+from service.api.observability import Metrics
 from service.api.parts import Parts
 from service.retrieval import Retriever
 from service.settings import Settings
@@ -38,7 +39,13 @@ def get_answers(request: Request) -> AnswerService:
     return get_parts(request).answers
 
 
+def get_metrics(request: Request) -> Metrics:
+    """The app's Prometheus counters."""
+    return cast(Metrics, request.app.state.metrics)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 StoreDep = Annotated[ChunkStore, Depends(get_store)]
 RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
 AnswersDep = Annotated[AnswerService, Depends(get_answers)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
