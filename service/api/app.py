@@ -21,7 +21,6 @@ from service.schemas import ErrorResponse
 from service.settings import Settings, get_settings
 from service.store import ChunkStore
 
-
 # Every route may answer these, always in the one error shape.
 COMMON_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": description}
