@@ -122,6 +122,10 @@ class AnswerService:
             log.warning("generator %s failed, answering extractively: %s", self._generator.name, exc)
             draft = self._fallback.generate(question, passages)
             degraded, reason = True, exc.message
+        except Exception as exc:  # a generator bug must cost the LLM answer, not the request (no 500)
+            log.exception("generator %s raised, answering extractively", self._generator.name)
+            draft = self._fallback.generate(question, passages)
+            degraded, reason = True, f"{self._generator.name} failed: {type(exc).__name__}"
         return self.finish(draft, passages, degraded, reason)
 
     def finish(

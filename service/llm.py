@@ -6,10 +6,12 @@ each passage inside its own delimiters.
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from collections.abc import Iterator, Sequence
 
-import httpx
+import ollama
 from llama_index.core.llms import ChatMessage, MessageRole
 
 from service.embeddings import Embedder
@@ -30,19 +32,28 @@ SYSTEM_PROMPT = (
 )
 
 
+# Any spelling of an opening or closing passage tag: <passage …>, </PASSAGE >, < / passage>.
+_DELIMITER = re.compile(r"<\s*(/?)\s*passage\b[^>]*>", re.IGNORECASE)
+
+
+def neutralise(text: str) -> str:
+    """Text that cannot open or close a passage delimiter (``<passage>`` becomes ``‹passage›``)."""
+    return _DELIMITER.sub(lambda m: f"‹{m.group(1)}passage›", text)
+
+
 def format_passages(passages: Sequence[Passage]) -> str:
     """The passages, numbered and delimited, each with its outlet, author and date."""
     blocks = []
     for n, passage in enumerate(passages, start=1):
-        header = passage_header(passage.chunk.article) or "unknown source"
-        text = passage.chunk.text.replace("</passage>", "</ passage>")
+        header = html.escape(neutralise(passage_header(passage.chunk.article) or "unknown source"))
+        text = neutralise(passage.chunk.text)
         blocks.append(f'<passage n="{n}" source="{header}">\n{text}\n</passage>')
     return "\n\n".join(blocks)
 
 
 def user_prompt(question: str, passages: Sequence[Passage]) -> str:
     """The user message: the passages, then the question."""
-    return f"Passages:\n\n{format_passages(passages)}\n\nQuestion: {question}"
+    return f"Passages:\n\n{format_passages(passages)}\n\nQuestion: {neutralise(question)}"
 
 
 class OllamaGenerator:
@@ -52,6 +63,8 @@ class OllamaGenerator:
         from llama_index.llms.ollama import Ollama
 
         self._settings = settings
+        # Our own ollama client, so that close() can release its connections.
+        self._client = ollama.Client(host=settings.base_url, timeout=settings.request_timeout)
         self._llm = Ollama(
             model=settings.model,
             base_url=settings.base_url,
@@ -59,6 +72,7 @@ class OllamaGenerator:
             temperature=settings.temperature,
             context_window=settings.context_window,
             keep_alive=settings.keep_alive,
+            client=self._client,
         )
 
     @property
@@ -82,27 +96,40 @@ class OllamaGenerator:
         return Draft(text, self.name, insufficient=INSUFFICIENT_ANSWER in text or not text)
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
-        """Token deltas from the model; raise BackendUnavailable when Ollama fails."""
+        """Token deltas from the model; raise BackendUnavailable when Ollama fails, even mid-stream."""
+        done = False
         try:
             for part in self._llm.stream_chat(self._messages(question, passages)):
+                done = done or bool(part.raw and part.raw.get("done"))
                 if part.delta:
                     yield part.delta
-        except Exception as exc:
+        except Exception as exc:  # connection dropped, {"error": ...} line, read timeout
             raise BackendUnavailable(f"Ollama failed: {exc}") from exc
+        if not done:
+            # A body that ends without Ollama's final "done": true line is a cut stream, not an answer.
+            raise BackendUnavailable("Ollama failed: the stream ended before the model finished")
+
+    def check(self) -> str:
+        """Why the model cannot be used right now (unreachable, not pulled), or "" when it can."""
+        return ollama_has_model(self._settings)[1]
+
+    def close(self) -> None:
+        """Release the HTTP connections to Ollama."""
+        self._client.close()  # type: ignore[no-untyped-call]  # ollama leaves close() unannotated
 
 
 def ollama_has_model(settings: OllamaSettings) -> tuple[bool, str]:
-    """Whether Ollama answers at the URL with the model pulled, and why not."""
+    """Whether Ollama answers at the URL with the model pulled (``/api/show``), and why not."""
     try:
-        response = httpx.get(f"{settings.base_url.rstrip('/')}/api/tags", timeout=settings.probe_timeout)
-        response.raise_for_status()
-        models = {m.get("name", "") for m in response.json().get("models", [])}
-    except (httpx.HTTPError, ValueError) as exc:
+        with ollama.Client(host=settings.base_url, timeout=settings.probe_timeout) as client:
+            client.show(settings.model)
+    except ollama.ResponseError as exc:
+        if exc.status_code == 404:
+            return False, f"model {settings.model!r} is not pulled in Ollama at {settings.base_url}"
+        return False, f"Ollama at {settings.base_url} answered {exc.status_code}: {exc.error}"
+    except Exception as exc:  # ConnectionError, httpx timeouts, a body that is not Ollama's
         return False, f"Ollama is not reachable at {settings.base_url}: {exc}"
-    wanted = settings.model if ":" in settings.model else f"{settings.model}:latest"
-    if settings.model in models or wanted in models:
-        return True, ""
-    return False, f"model {settings.model!r} is not pulled in Ollama at {settings.base_url}"
+    return True, ""
 
 
 def build_extractive(settings: Settings, embedder: Embedder) -> ExtractiveGenerator:

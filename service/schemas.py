@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 from pydantic import Strict as PydanticStrict
@@ -186,3 +186,19 @@ class ErrorResponse(BaseModel):
     """The one error shape of every failure."""
 
     error: ErrorDetail
+
+
+class DependencyCheck(BaseModel):
+    """One dependency's readiness."""
+
+    ok: bool
+    detail: str = Field(default="", description="Why it is not ready, or what was checked.")
+
+
+class Readiness(BaseModel):
+    """GET /readyz: each dependency, and the reasons when one is missing (then 503)."""
+
+    status: Literal["ready", "unavailable"]
+    chunks: int | None = Field(default=None, description="Chunks in the collection, when Chroma answers.")
+    checks: dict[str, DependencyCheck] = Field(description="chroma, ollama and embedder.")
+    reasons: list[str] = Field(default_factory=list, description="One line per missing dependency.")

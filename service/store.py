@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
+import httpx
 import numpy as np
 from numpy.typing import NDArray
 
@@ -77,18 +78,54 @@ def where_clause(filters: Filters) -> dict[str, Any] | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+class ResolvingCollection:
+    """A Chroma collection handle that follows its name, for processes that share a Chroma server.
+
+    Chroma addresses a collection by id; when another process re-creates it (``ingest --reset``) the
+    old id is gone and every call fails with NotFoundError. Each call here is retried once on the
+    collection now bearing the name (all store calls are idempotent). A server that does not answer
+    becomes BackendUnavailable (503), not a transport error (500).
+    """
+
+    def __init__(self, client: Any, name: str) -> None:
+        self._client = client
+        self._name = name
+        # embedding_function=None: Chroma's default embedder downloads a model; we pass vectors.
+        self._current = client.get_or_create_collection(
+            name=name, embedding_function=None, metadata={"hnsw:space": "cosine"}
+        )
+
+    def _resolve(self) -> Any:
+        from chromadb.errors import NotFoundError
+
+        try:
+            return self._client.get_collection(name=self._name, embedding_function=None)
+        except NotFoundError as exc:
+            raise BackendUnavailable(f"Chroma collection {self._name!r} does not exist") from exc
+
+    def __getattr__(self, attribute: str) -> Any:
+        from chromadb.errors import NotFoundError
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                try:
+                    return getattr(self._current, attribute)(*args, **kwargs)
+                except NotFoundError:
+                    self._current = self._resolve()
+                    return getattr(self._current, attribute)(*args, **kwargs)
+            except (httpx.TransportError, ConnectionError) as exc:
+                raise BackendUnavailable(f"Chroma is unreachable: {exc}") from exc
+
+        return call
+
+
 class ChunkStore:
     """Chunks and their vectors in one Chroma collection."""
 
     def __init__(self, client: Any, collection_name: str) -> None:
         self._client = client
         self._collection_name = collection_name
-        # embedding_function=None: Chroma's default embedder downloads a model; we pass vectors.
-        self._collection = client.get_or_create_collection(
-            name=collection_name,
-            embedding_function=None,
-            metadata={"hnsw:space": "cosine"},
-        )
+        self._collection = ResolvingCollection(client, collection_name)
         self._max_batch = int(client.get_max_batch_size())
 
     @property
@@ -132,9 +169,7 @@ class ChunkStore:
     def reset(self) -> None:
         """Empty the collection (drop and recreate it)."""
         self._client.delete_collection(self._collection_name)
-        self._collection = self._client.get_or_create_collection(
-            name=self._collection_name, embedding_function=None, metadata={"hnsw:space": "cosine"}
-        )
+        self._collection = ResolvingCollection(self._client, self._collection_name)
 
     def iter_records(
         self, where: dict[str, Any] | None = None, with_documents: bool = False
@@ -220,6 +255,17 @@ class ChunkStore:
             self._client.heartbeat()
         except Exception as exc:  # chroma raises many transport error types
             raise BackendUnavailable(f"Chroma is unreachable: {exc}") from exc
+
+    def check(self) -> str:
+        """Why the store cannot serve (Chroma unreachable, collection gone), or "" when it can."""
+        try:
+            self.heartbeat()
+            self._client.get_collection(name=self._collection_name, embedding_function=None)
+        except BackendUnavailable as exc:
+            return exc.message
+        except Exception as exc:  # NotFoundError, or a server answering something else
+            return f"Chroma collection {self._collection_name!r} is not available: {exc}"
+        return ""
 
 
 def build_chroma_client(settings: Settings) -> Any:

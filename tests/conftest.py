@@ -1,13 +1,23 @@
-"""Shared fixtures: the real MiniLM embedder (once per session), Chroma in temp dirs, a live server."""
+"""Shared fixtures: the real MiniLM embedder (once per session), Chroma in temp dirs, a live server.
+
+Chroma runs two ways, as in production: embedded under a temp data dir, and as a real ``chroma run``
+server on a free loopback port (``chroma_server``). The ``settings`` and ``client`` fixtures are
+parametrised over both (test ids ``[embedded]`` / ``[server]``), so the ingest, delete, search and
+ask tests run against each with the same expectations.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -20,10 +30,11 @@ from ingest.pipeline import IngestPipeline
 from service.api.app import create_app
 from service.embeddings import Embedder, SentenceTransformerEmbedder, build_embedder
 from service.llm import build_extractive
-from service.settings import Settings
+from service.settings import ChromaSettings, Settings
 from service.store import ChunkStore, build_store
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+CHROMA_MODES = ("embedded", "server")
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -62,8 +73,96 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
-@pytest.fixture()
-def settings(tmp_path: Path) -> Settings:
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ChromaServer:
+    """A real ``chroma run`` server (the chromadb package's CLI) on a loopback port."""
+
+    host: str
+    port: int
+    path: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def settings_for(self, data_dir: Path, **overrides: object) -> Settings:
+        """Settings using this server, with a collection of its own (tests share the server)."""
+        values: dict[str, object] = {
+            "chroma": ChromaSettings(host=self.host, port=self.port),
+            "collection": f"test-{uuid.uuid4().hex[:12]}",
+        }
+        values.update(overrides)
+        return make_settings(data_dir, **values)
+
+
+def start_chroma_server(path: Path, log: Path) -> ChromaServer:
+    """Start ``chroma run --path PATH --host 127.0.0.1 --port N`` and wait for its heartbeat."""
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(path)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--port", str(port)], stdout=out, stderr=subprocess.STDOUT
+        )
+    server = ChromaServer("127.0.0.1", port, path, process)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"chroma run exited {process.returncode}: {log.read_text()}")
+        try:
+            if httpx.get(f"{server.url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"chroma run did not answer within 60 s: {log.read_text()}")
+
+
+def close_chroma_http_sessions(server: ChromaServer) -> None:
+    """Close the HTTP pools of this process's clients of the server: chromadb never closes them
+    itself, and each pooled socket would end as a ResourceWarning at exit."""
+    from chromadb.api.fastapi import FastAPI as ChromaHttpApi
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    for system in list(SharedSystemClient._identifier_to_system.values()):
+        for component in list(system._instances.values()):
+            if isinstance(component, ChromaHttpApi) and f":{server.port}/" in component._api_url:
+                component._session.close()
+
+
+def stop_chroma_server(server: ChromaServer) -> None:
+    close_chroma_http_sessions(server)
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    """One real Chroma server for the session; tests use their own collections on it."""
+    folder = tmp_path_factory.mktemp("chroma-server")
+    server = start_chroma_server(folder / "db", folder / "chroma.log")
+    try:
+        yield server
+    finally:
+        stop_chroma_server(server)
+
+
+@pytest.fixture(params=CHROMA_MODES)
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Test settings, once with embedded Chroma and once with the Chroma server."""
+    if request.param == "server":
+        server: ChromaServer = request.getfixturevalue("chroma_server")
+        return server.settings_for(tmp_path / "data")
     return make_settings(tmp_path / "data")
 
 
@@ -84,22 +183,29 @@ def pipeline_for(store: ChunkStore, embedder: Embedder, settings: Settings) -> I
     return IngestPipeline(store, embedder, settings)
 
 
-@pytest.fixture(scope="session")
-def seeded(
-    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
-) -> tuple[Settings, ChunkStore]:
-    """Settings and store with the five seeds ingested, shared by read-only tests."""
-    settings = make_settings(tmp_path_factory.mktemp("seeded") / "data")
+def seed(settings: Settings, embedder: Embedder) -> tuple[Settings, ChunkStore]:
     store = build_store(settings)
     report = IngestPipeline(store, embedder, settings).run([SEEDS])
     assert len(report.new) == 5
     return settings, store
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@pytest.fixture(scope="session")
+def seeded(
+    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
+) -> tuple[Settings, ChunkStore]:
+    """Settings and store (embedded Chroma) with the five seeds ingested, shared by read-only tests."""
+    return seed(make_settings(tmp_path_factory.mktemp("seeded") / "data"), embedder)
+
+
+@pytest.fixture(scope="session")
+def seeded_server(
+    tmp_path_factory: pytest.TempPathFactory,
+    embedder: SentenceTransformerEmbedder,
+    chroma_server: ChromaServer,
+) -> tuple[Settings, ChunkStore]:
+    """The same, in a collection of the Chroma server."""
+    return seed(chroma_server.settings_for(tmp_path_factory.mktemp("seeded-server") / "data"), embedder)
 
 
 class LiveServer:
@@ -139,7 +245,21 @@ def live_server(
         yield server
 
 
-@pytest.fixture()
-def client(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url, timeout=60) as http:
+@pytest.fixture(scope="session")
+def live_server_on_chroma_server(
+    seeded_server: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
+) -> Iterator[LiveServer]:
+    """The real app over HTTP on the seeds in the Chroma server."""
+    settings, store = seeded_server
+    app = create_app(settings, store=store, embedder=embedder, generator=build_extractive(settings, embedder))
+    with LiveServer(app) as server:
+        yield server
+
+
+@pytest.fixture(params=CHROMA_MODES)
+def client(request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
+    """An HTTP client of the app on the seeds, once per Chroma mode."""
+    name = "live_server" if request.param == "embedded" else "live_server_on_chroma_server"
+    server: LiveServer = request.getfixturevalue(name)
+    with httpx.Client(base_url=server.url, timeout=60) as http:
         yield http

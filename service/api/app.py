@@ -50,6 +50,9 @@ def create_app(
         parts: Parts = build_parts(resolved, store=store, embedder=embedder, generator=generator)
         app.state.parts = parts
         yield
+        close = getattr(parts.answers.generator, "close", None)
+        if callable(close):  # the Ollama generator holds HTTP connections
+            close()
 
     app = FastAPI(
         title="newsrag",

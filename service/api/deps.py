@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from service.answering import AnswerService
 from service.api.observability import Metrics
 from service.api.parts import Parts
+from service.embeddings import Embedder
 from service.retrieval import Retriever
 from service.settings import Settings
 from service.store import ChunkStore
@@ -34,6 +35,11 @@ def get_retriever(request: Request) -> Retriever:
     return get_parts(request).retriever
 
 
+def get_embedder(request: Request) -> Embedder:
+    """The query and document encoder."""
+    return get_parts(request).embedder
+
+
 def get_answers(request: Request) -> AnswerService:
     """The answering service."""
     return get_parts(request).answers
@@ -49,3 +55,4 @@ StoreDep = Annotated[ChunkStore, Depends(get_store)]
 RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
 AnswersDep = Annotated[AnswerService, Depends(get_answers)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+EmbedderDep = Annotated[Embedder, Depends(get_embedder)]
