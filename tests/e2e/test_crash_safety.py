@@ -79,7 +79,9 @@ def test_ingest_killed_five_times_then_rerun_matches_a_clean_ingest(tmp_path: Pa
     feed.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
 
     clean_dir = tmp_path / "clean"
-    subprocess.run(ingest_command(feed), env=ingest_env(clean_dir), check=True, capture_output=True, timeout=900)
+    subprocess.run(
+        ingest_command(feed), env=ingest_env(clean_dir), check=True, capture_output=True, timeout=900
+    )
     clean_ids, clean_articles = index_state(clean_dir)
     assert len(clean_articles) == ARTICLES and all(complete for _, complete in clean_articles.values())
 
