@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ingest.pipeline import IngestPipeline, IngestReport
 from service.embeddings import build_embedder
 from service.errors import NewsragError
+from service.ingestion.pipeline import IngestPipeline, IngestReport
 from service.settings import get_settings
 from service.store import build_store
 

@@ -202,3 +202,44 @@ class Readiness(BaseModel):
     chunks: int | None = Field(default=None, description="Chunks in the collection, when Chroma answers.")
     checks: dict[str, DependencyCheck] = Field(description="chroma, ollama and embedder.")
     reasons: list[str] = Field(default_factory=list, description="One line per missing dependency.")
+
+
+class IngestedArticle(ArticleOut):
+    """An article of an upload and what became of it."""
+
+    status: str = Field(description="new, changed or unchanged")
+
+
+class SkippedDocument(BaseModel):
+    """Part of an upload that was not indexed, and why."""
+
+    origin: str
+    reason: str
+
+
+class DocumentsResponse(BaseModel):
+    """What an upload changed; its articles are searchable when this returns."""
+
+    articles: list[IngestedArticle]
+    skipped: list[SkippedDocument]
+    chunks_written: int
+
+
+class DeletedArticle(BaseModel):
+    """The article removed from every index."""
+
+    id: str
+    chunks_deleted: int
+
+
+class ArticleFields(BaseModel):
+    """An article given as JSON to POST /documents; the ingest job's record aliases are accepted too."""
+
+    model_config = ConfigDict(extra="allow")
+
+    title: str | None = None
+    source: str | None = None
+    author: str | None = None
+    published_at: str | None = Field(default=None, description="ISO date or date-time.")
+    url: str | None = Field(default=None, description="Becomes the article's origin (and so its id).")
+    body: str | None = Field(default=None, description="The article text (or `text` / `content`).")

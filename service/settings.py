@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     rate_limit: str = Field(
         default="", description="Per-client request limit such as '120/minute'; empty means unlimited."
     )
+    max_upload_files: int = Field(default=20, ge=1, description="Files accepted in one POST /documents.")
+    max_file_bytes: int = Field(
+        default=5 * 1024 * 1024, gt=0, description="Largest single file accepted by POST /documents (413)."
+    )
     max_request_bytes: int = Field(
         default=25 * 1024 * 1024, gt=0, description="Largest request body accepted (413 beyond)."
     )

@@ -13,7 +13,7 @@ from service.api.errors import install_error_handlers
 from service.api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware, configure_json_logging
 from service.api.observability import install_metrics
 from service.api.parts import Parts, build_parts
-from service.api.routes import articles, ask, health, search
+from service.api.routes import articles, ask, documents, health, search
 from service.api.security import ApiKeyMiddleware, RateLimitMiddleware
 from service.embeddings import Embedder
 from service.generation import Generator
@@ -63,7 +63,7 @@ def create_app(
     )
     install_error_handlers(app)
     install_metrics(app)
-    for module in (search, ask, articles, health):
+    for module in (search, ask, articles, documents, health):
         app.include_router(module.router)
     install_middleware(app, resolved)
     return app

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from service.answering import AnswerService
 from service.api.observability import Metrics
 from service.api.parts import Parts
+from service.documents import DocumentIntake
 from service.embeddings import Embedder
 from service.retrieval import Retriever
 from service.settings import Settings
@@ -50,9 +51,15 @@ def get_metrics(request: Request) -> Metrics:
     return cast(Metrics, request.app.state.metrics)
 
 
+def get_intake(request: Request) -> DocumentIntake:
+    """The upload intake."""
+    return get_parts(request).intake
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 StoreDep = Annotated[ChunkStore, Depends(get_store)]
 RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
 AnswersDep = Annotated[AnswerService, Depends(get_answers)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 EmbedderDep = Annotated[Embedder, Depends(get_embedder)]
+IntakeDep = Annotated[DocumentIntake, Depends(get_intake)]

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from service.answering import AnswerService
+from service.documents import DocumentIntake
 from service.embeddings import Embedder, build_embedder
 from service.generation import Generator
+from service.ingestion.pipeline import IngestPipeline
 from service.llm import build_extractive, build_generator
 from service.retrieval import Retriever
 from service.settings import Settings
@@ -22,6 +24,7 @@ class Parts:
     embedder: Embedder
     retriever: Retriever
     answers: AnswerService
+    intake: DocumentIntake
 
 
 def build_parts(
@@ -38,4 +41,7 @@ def build_parts(
     fallback = build_extractive(settings, embedder)
     generator = generator or build_generator(settings, embedder)
     answers = AnswerService(retriever, generator, fallback, settings.min_relevance)
-    return Parts(settings, store, embedder, retriever, answers)
+    intake = DocumentIntake(
+        IngestPipeline(store, embedder, settings), settings.max_upload_files, settings.max_file_bytes
+    )
+    return Parts(settings, store, embedder, retriever, answers, intake)
