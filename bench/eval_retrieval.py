@@ -74,7 +74,7 @@ def ingest(corpus: Path, settings: Settings, embedder: Embedder | None = None) -
         env = dict(os.environ, RAG_DATA_DIR=str(settings.data_dir), RAG_COLLECTION=settings.collection)
         subprocess.run([sys.executable, "-m", "ingest", str(corpus)], cwd=ROOT, env=env, check=True)
     else:
-        from ingest.pipeline import IngestPipeline
+        from service.ingestion.pipeline import IngestPipeline
 
         IngestPipeline(build_store(settings), embedder, settings).run([corpus])
     seconds = time.perf_counter() - started

@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ingest.pipeline import IngestPipeline, IngestReport
 from service.embeddings import build_embedder
 from service.errors import NewsragError
+from service.ingestion.pipeline import IngestPipeline, IngestReport
 from service.settings import get_settings
 from service.store import build_store
 
@@ -49,6 +49,29 @@ def summary_table(report: IngestReport) -> Table:
     return table
 
 
+def run_with_progress(pipeline: IngestPipeline, args: argparse.Namespace, console: Console) -> IngestReport:
+    """Run the pipeline with a progress bar on a terminal, or plain progress lines in logs."""
+    if not console.is_terminal:
+
+        def log_progress(done: int, total: int) -> None:
+            print(f"progress {done}/{total} chunks embedded", file=sys.stderr, flush=True)
+
+        return pipeline.run(args.paths, prune=args.prune, reset=args.reset, progress=log_progress)
+    with Progress(
+        TextColumn("embedding chunks"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("embed", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return pipeline.run(args.paths, prune=args.prune, reset=args.reset, progress=on_progress)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the job; exit 0 when it finished (skipped files are reported, not fatal)."""
     args = parse_args(argv)
@@ -60,19 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with console.status("loading the embedder"):
             embedder = build_embedder(settings)
         pipeline = IngestPipeline(store, embedder, settings)
-        with Progress(
-            TextColumn("embedding chunks"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console,
-        ) as bar:
-            task = bar.add_task("embed", total=None)
-
-            def on_progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
-            report = pipeline.run(args.paths, prune=args.prune, reset=args.reset, progress=on_progress)
+        report = run_with_progress(pipeline, args, console)
     except NewsragError as exc:
         console.print(f"[red]error:[/red] {exc.message}")
         return 2

@@ -34,6 +34,20 @@ class NotFound(NewsragError):
     code = "not_found"
 
 
+class TooLarge(NewsragError):
+    """A request, a file or a list in it is over its limit."""
+
+    status_code = 413
+    code = "too_large"
+
+
+class UnsupportedType(NewsragError):
+    """A file or body of a type newsrag does not read."""
+
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class BackendUnavailable(NewsragError):
     """A dependency (Chroma, Ollama) did not answer."""
 

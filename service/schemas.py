@@ -5,12 +5,24 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import Strict as PydanticStrict
 
 from service.models import ArticleMeta, Filters, Passage
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def _iso_date_text(value: object) -> object:
+    """Dates come as ISO text; a number is not silently read as a Unix timestamp."""
+    if not isinstance(value, str | date):
+        raise ValueError("expected a date as text, YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
+Count = Annotated[int, PydanticStrict()]
 
 
 class Strict(BaseModel):
@@ -23,8 +35,8 @@ class FiltersIn(Strict):
     """Restrict retrieval by outlet, publication dates (inclusive) or article ids."""
 
     sources: list[Name] = Field(default_factory=list, max_length=50, description="Outlet names, any case.")
-    published_after: date | None = Field(default=None, description="Earliest publication date, inclusive.")
-    published_before: date | None = Field(default=None, description="Latest publication date, inclusive.")
+    published_after: IsoDate | None = Field(default=None, description="Earliest publication date, inclusive.")
+    published_before: IsoDate | None = Field(default=None, description="Latest publication date, inclusive.")
     article_ids: list[Name] = Field(default_factory=list, max_length=500)
 
     @model_validator(mode="after")
@@ -47,7 +59,7 @@ class SearchRequest(Strict):
     """A semantic search."""
 
     query: Text
-    top_k: int | None = Field(default=None, ge=1, le=50, description="Results wanted; default RAG_TOP_K.")
+    top_k: Count | None = Field(default=None, ge=1, le=50, description="Results wanted; default RAG_TOP_K.")
     filters: FiltersIn | None = None
 
 
@@ -55,7 +67,7 @@ class AskRequest(Strict):
     """A question to answer from the indexed articles."""
 
     question: Text
-    top_k: int | None = Field(default=None, ge=1, le=50, description="Passages to answer from.")
+    top_k: Count | None = Field(default=None, ge=1, le=50, description="Passages to answer from.")
     filters: FiltersIn | None = None
     as_of: date | None = Field(
         default=None,
@@ -246,3 +258,44 @@ class Readiness(BaseModel):
     chunks: int | None = Field(default=None, description="Chunks in the collection, when Chroma answers.")
     checks: dict[str, DependencyCheck] = Field(description="chroma, ollama and embedder.")
     reasons: list[str] = Field(default_factory=list, description="One line per missing dependency.")
+
+
+class IngestedArticle(ArticleOut):
+    """An article of an upload and what became of it."""
+
+    status: str = Field(description="new, changed or unchanged")
+
+
+class SkippedDocument(BaseModel):
+    """Part of an upload that was not indexed, and why."""
+
+    origin: str
+    reason: str
+
+
+class DocumentsResponse(BaseModel):
+    """What an upload changed; its articles are searchable when this returns."""
+
+    articles: list[IngestedArticle]
+    skipped: list[SkippedDocument]
+    chunks_written: int
+
+
+class DeletedArticle(BaseModel):
+    """The article removed from every index."""
+
+    id: str
+    chunks_deleted: int
+
+
+class ArticleFields(BaseModel):
+    """An article given as JSON to POST /documents; the ingest job's record aliases are accepted too."""
+
+    model_config = ConfigDict(extra="allow")
+
+    title: str | None = None
+    source: str | None = None
+    author: str | None = None
+    published_at: str | None = Field(default=None, description="ISO date or date-time.")
+    url: str | None = Field(default=None, description="Becomes the article's origin (and so its id).")
+    body: str | None = Field(default=None, description="The article text (or `text` / `content`).")

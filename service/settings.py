@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GeneratorChoice = Literal["auto", "ollama", "extractive"]
@@ -152,6 +152,25 @@ class Settings(BaseSettings):
     ollama: OllamaSettings = Field(default_factory=OllamaSettings, description="Ollama connection.")
     retrieval: RetrievalSettings = Field(
         default_factory=RetrievalSettings, description="Hybrid retrieval: fusion weights and limits."
+    )
+    api_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "When set, every endpoint but /healthz, /readyz and the UI needs 'Authorization: Bearer <key>'."
+        ),
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description='Origins allowed by CORS, as JSON, e.g. ["https://news.example"].'
+    )
+    rate_limit: str = Field(
+        default="", description="Per-client request limit such as '120/minute'; empty means unlimited."
+    )
+    max_upload_files: int = Field(default=20, ge=1, description="Files accepted in one POST /documents.")
+    max_file_bytes: int = Field(
+        default=5 * 1024 * 1024, gt=0, description="Largest single file accepted by POST /documents (413)."
+    )
+    max_request_bytes: int = Field(
+        default=25 * 1024 * 1024, gt=0, description="Largest request body accepted (413 beyond)."
     )
 
     @property

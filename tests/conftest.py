@@ -26,9 +26,9 @@ import pytest
 import uvicorn
 from numpy.typing import NDArray
 
-from ingest.pipeline import IngestPipeline
 from service.api.app import create_app
 from service.embeddings import Embedder, SentenceTransformerEmbedder, build_embedder
+from service.ingestion.pipeline import IngestPipeline
 from service.llm import build_extractive
 from service.settings import ChromaSettings, Settings
 from service.store import ChunkStore, build_store

@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ingest.pipeline import IngestPipeline
 from service.api.app import create_app
 from service.embeddings import SentenceTransformerEmbedder
 from service.errors import BackendUnavailable
+from service.ingestion.pipeline import IngestPipeline
 from service.llm import build_extractive
 from service.models import Filters
 from service.retrieval import Retriever

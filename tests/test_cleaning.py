@@ -1,4 +1,4 @@
-"""Tests for ingest.cleaning: metadata found on the seeds; boilerplate and other stories kept out of text."""
+"""Tests for service.ingestion.cleaning: seed metadata; boilerplate and other stories kept out of text."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import trafilatura
 
-from ingest.cleaning import clean_document, parse_date
-from ingest.readers import RawDocument, Skipped, iter_documents
+from service.ingestion.cleaning import clean_document, parse_date
+from service.ingestion.readers import RawDocument, Skipped, iter_documents
 from service.models import Article, stable_hash
 
 SEEDS = Path(__file__).parent.parent / "seeds"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ingest.pipeline import IngestPipeline
 from service.embeddings import SentenceTransformerEmbedder
+from service.ingestion.pipeline import IngestPipeline
 from service.lexical import LexicalIndex, build_lexical_index, lexical_path, tokenize
 from service.retrieval import Retriever
 from service.settings import RetrievalSettings, Settings

@@ -6,7 +6,7 @@ import json
 from datetime import date
 from pathlib import Path
 
-from ingest.pipeline import IngestPipeline
+from service.ingestion.pipeline import IngestPipeline
 from service.settings import Settings
 from service.store import ChunkStore
 from tests.conftest import SEEDS, CountingEmbedder

@@ -1,4 +1,4 @@
-"""Tests for ingest.readers: which inputs become raw documents, which are skipped, and why."""
+"""Tests for service.ingestion.readers: which inputs become raw documents, which are skipped, and why."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.readers import RawDocument, Skipped, iter_documents
+from service.ingestion.readers import RawDocument, Skipped, iter_documents
 
 SEEDS = Path(__file__).parent.parent / "seeds"
 

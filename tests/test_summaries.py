@@ -9,9 +9,9 @@ from datetime import date
 import httpx
 import pytest
 
-from ingest.pipeline import IngestPipeline
 from service.api.app import create_app
 from service.embeddings import SentenceTransformerEmbedder
+from service.ingestion.pipeline import IngestPipeline
 from service.llm import build_extractive
 from service.store import build_store
 from tests.conftest import LiveServer, make_settings

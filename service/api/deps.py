@@ -7,8 +7,10 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 
 from service.answering import AnswerService
+from service.api.observability import Metrics
 from service.api.parts import Parts
 from service.conversation import Condenser
+from service.documents import DocumentIntake
 from service.embeddings import Embedder
 from service.retrieval import Retriever
 from service.settings import Settings
@@ -56,10 +58,22 @@ def get_summaries(request: Request) -> SummaryService:
     return get_parts(request).summaries
 
 
+def get_metrics(request: Request) -> Metrics:
+    """The app's Prometheus counters."""
+    return cast(Metrics, request.app.state.metrics)
+
+
+def get_intake(request: Request) -> DocumentIntake:
+    """The upload intake."""
+    return get_parts(request).intake
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 StoreDep = Annotated[ChunkStore, Depends(get_store)]
 RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
 AnswersDep = Annotated[AnswerService, Depends(get_answers)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 EmbedderDep = Annotated[Embedder, Depends(get_embedder)]
 CondenserDep = Annotated[Condenser, Depends(get_condenser)]
 SummariesDep = Annotated[SummaryService, Depends(get_summaries)]
+IntakeDep = Annotated[DocumentIntake, Depends(get_intake)]

@@ -8,9 +8,11 @@ from service.answering import AnswerService
 from service.catalog import Catalog
 from service.citations import CitationVerifier
 from service.conversation import Condenser, build_condenser
+from service.documents import DocumentIntake
 from service.embeddings import Embedder, build_embedder
 from service.evidence import EvidenceCheck
 from service.generation import Generator
+from service.ingestion.pipeline import IngestPipeline
 from service.lexical import build_lexical_index
 from service.llm import build_extractive, build_generator
 from service.retrieval import Retriever
@@ -31,6 +33,7 @@ class Parts:
     condenser: Condenser
     catalog: Catalog
     summaries: SummaryService
+    intake: DocumentIntake
 
 
 def build_parts(
@@ -43,7 +46,8 @@ def build_parts(
     """Build the parts the caller did not hand in."""
     embedder = embedder or build_embedder(settings)
     store = store or build_store(settings)
-    retriever = Retriever(store, embedder, build_lexical_index(settings, store), settings.retrieval)
+    lexical = build_lexical_index(settings, store)
+    retriever = Retriever(store, embedder, lexical, settings.retrieval)
     fallback = build_extractive(settings, embedder)
     generator = generator or build_generator(settings, embedder)
     catalog = Catalog(store)
@@ -65,6 +69,9 @@ def build_parts(
         max_passages=settings.summary_passages,
         min_relevance=settings.min_relevance,
     )
+    intake = DocumentIntake(
+        IngestPipeline(store, embedder, settings, lexical), settings.max_upload_files, settings.max_file_bytes
+    )
     return Parts(
-        settings, store, embedder, retriever, answers, build_condenser(generator), catalog, summaries
+        settings, store, embedder, retriever, answers, build_condenser(generator), catalog, summaries, intake
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.answering import Answer, attribution
-from service.api.deps import AnswersDep, SettingsDep
+from service.api.deps import AnswersDep, MetricsDep, SettingsDep
 from service.schemas import ArticleOut, AskRequest, AskResponse, CitationOut, ErrorResponse, SentenceOut
 
 router = APIRouter(tags=["answers"])
@@ -37,7 +37,9 @@ def answer_response(answer: Answer) -> AskResponse:
 
 
 @router.post("/ask", response_model=AskResponse, responses={422: {"model": ErrorResponse}})
-def ask(body: AskRequest, answers: AnswersDep, settings: SettingsDep) -> AskResponse:
+def ask(body: AskRequest, answers: AnswersDep, settings: SettingsDep, metrics: MetricsDep) -> AskResponse:
     """An answer whose claims cite the passages they come from."""
     filters = body.filters.to_domain() if body.filters else None
-    return answer_response(answers.ask(body.question, body.top_k or settings.top_k, filters, body.as_of))
+    answer = answers.ask(body.question, body.top_k or settings.top_k, filters, body.as_of)
+    metrics.count_answer(answer.generator, answer.degraded, answer.insufficient)
+    return answer_response(answer)

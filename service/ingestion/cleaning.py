@@ -16,7 +16,7 @@ from bs4 import BeautifulSoup
 from bs4.element import NavigableString
 from dateutil import parser as date_parser
 
-from ingest.readers import RawDocument, Skipped
+from service.ingestion.readers import RawDocument, Skipped
 from service.models import Article, ArticleMeta, stable_hash
 
 NO_TEXT = "no article text after cleaning"

@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.chunking import chunk_article
-from ingest.cleaning import clean_document
-from ingest.readers import RawDocument, Skipped, iter_documents
 from service.embeddings import Embedder
+from service.ingestion.chunking import chunk_article
+from service.ingestion.cleaning import clean_document
+from service.ingestion.readers import RawDocument, Skipped, iter_documents
 from service.lexical import LexicalIndex, build_lexical_index
-from service.models import Article, ArticleSummary, Chunk, indexed_text
+from service.models import Article, ArticleMeta, ArticleSummary, Chunk, indexed_text
 from service.settings import Settings
 from service.store import ChunkStore, chunk_metadata
 
@@ -35,6 +35,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
+    articles: dict[str, ArticleMeta] = field(default_factory=dict)  # every article read, by id
     chunks_written: int = 0
     chunks_deleted: int = 0
     lexical_chunks: int = 0
@@ -95,11 +96,27 @@ class IngestPipeline:
         report.seconds = time.perf_counter() - started
         return report
 
+    def run_documents(self, documents: Iterable[RawDocument | Skipped]) -> IngestReport:
+        """Ingest documents already read (e.g. uploaded over HTTP); same guarantees as ``run``."""
+        started = time.perf_counter()
+        report = IngestReport()
+        indexed = self._store.articles()
+        articles, _ = self._clean(documents, report)
+        self._write(self._plan(articles, indexed, report), report, None)
+        report.seconds = time.perf_counter() - started
+        return report
+
     def _read(self, paths: Sequence[Path], report: IngestReport) -> tuple[list[Article], set[str]]:
         """Read and clean every document; also return the files that could be read."""
+        return self._clean(iter_documents(paths), report)
+
+    def _clean(
+        self, documents: Iterable[RawDocument | Skipped], report: IngestReport
+    ) -> tuple[list[Article], set[str]]:
+        """Clean every document; also return the files that could be read."""
         articles: dict[str, Article] = {}
         files_read: set[str] = set()
-        for item in iter_documents(paths):
+        for item in documents:
             if isinstance(item, Skipped):
                 report.skipped.append(item)
                 continue
@@ -113,6 +130,7 @@ class IngestPipeline:
                 report.skipped.append(Skipped(item.origin, "same origin read twice in this run"))
                 continue
             articles[cleaned.meta.id] = cleaned
+            report.articles[cleaned.meta.id] = cleaned.meta
         return list(articles.values()), files_read
 
     def _plan(

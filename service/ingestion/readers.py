@@ -15,6 +15,7 @@ Kind = Literal["txt", "md", "html", "record"]
 
 _KINDS: dict[str, Kind] = {".txt": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
 _RECORD_SUFFIXES = (".json", ".jsonl")
+SUPPORTED_SUFFIXES = frozenset(_KINDS) | frozenset(_RECORD_SUFFIXES)
 
 # Canonical record field -> accepted keys (compared case-insensitively), first non-empty one wins.
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -80,14 +81,29 @@ def _walk(folder: Path, seen: frozenset[Path] = frozenset()) -> Iterator[Path]:
 
 def _read_file(path: Path, origin: str) -> Iterator[RawDocument | Skipped]:
     suffix = path.suffix.lower()
-    if suffix not in _KINDS and suffix not in _RECORD_SUFFIXES:
+    if suffix not in SUPPORTED_SUFFIXES:
         yield Skipped(origin, f"unsupported file type {suffix or '(no extension)'}")
         return
-    text = _read_text(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        yield Skipped(origin, f"unreadable file: {exc.strerror or exc}")
+        return
+    yield from read_bytes(data, suffix, origin, str(path.resolve()))
+
+
+def read_bytes(
+    data: bytes, suffix: str, origin: str, source_file: str = ""
+) -> Iterator[RawDocument | Skipped]:
+    """Documents in the bytes of one file of the given type (e.g. an upload), or why there are none."""
+    suffix = suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        yield Skipped(origin, f"unsupported file type {suffix or '(no extension)'}")
+        return
+    text = _decode(data)
     if isinstance(text, Skipped):
         yield Skipped(origin, text.reason)
         return
-    source_file = str(path.resolve())
     if suffix in _KINDS:
         yield RawDocument(text=text, origin=origin, source_file=source_file, kind=_KINDS[suffix])
     elif suffix == ".json":
@@ -96,12 +112,13 @@ def _read_file(path: Path, origin: str) -> Iterator[RawDocument | Skipped]:
         yield from _read_jsonl(text, origin, source_file)
 
 
-def _read_text(path: Path) -> str | Skipped:
-    """The file's text, or a Skipped (with an empty origin, filled in by the caller)."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return Skipped("", f"unreadable file: {exc.strerror or exc}")
+def read_record(item: Mapping[str, Any], origin: str) -> RawDocument | Skipped:
+    """One article given as a mapping of fields (title, source, author, published_at, url, body)."""
+    return _record(item, origin, "", 1, "record")
+
+
+def _decode(data: bytes) -> str | Skipped:
+    """The bytes as text, or a Skipped (with an empty origin, filled in by the caller)."""
     if not data.strip():
         return Skipped("", "empty file")
     if b"\x00" in data:
