@@ -154,7 +154,10 @@ class LexicalSnapshot:
         mask = self.mask(filters)
         if mask is not None and not mask.any():
             return None
-        scores = self._bm25.get_scores(self.query_tokens(query, name_variants)).astype(np.float64)
+        tokens = self.query_tokens(query, name_variants)
+        if not tokens:  # only stop words or symbols: nothing for BM25 to match
+            return np.zeros(len(self.records), dtype=np.float64)
+        scores = self._bm25.get_scores(tokens).astype(np.float64)
         return np.where(mask, scores, 0.0) if mask is not None else scores
 
     def position(self, chunk_id: str) -> int | None:

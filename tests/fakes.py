@@ -72,6 +72,9 @@ class FakeOllama:
         self.cut_after: int | None = None  # drop the connection after N stream chunks (or mid-JSON)
         self.error_after: int | None = None  # stream: send an {"error": ...} line after N chunks
         self.end_without_done = False  # stream: finish the body cleanly but never send done: true
+        # Scripted replies, one per /api/chat call, each as its streamed pieces (the last repeats);
+        # empty means every call answers `reply`, cut into words.
+        self.replies: list[list[str]] = []
         self.requests: list[RecordedRequest] = []
         self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -113,6 +116,12 @@ class FakeOllama:
         """Wait, unless the server is stopping."""
         if seconds > 0:
             self._stopping.wait(seconds)
+
+    def next_pieces(self) -> list[str]:
+        """The streamed pieces of the next reply: the next scripted one, else `reply` by words."""
+        if self.replies:
+            return self.replies.pop(0) if len(self.replies) > 1 else list(self.replies[0])
+        return list(self.tokens())
 
     def tokens(self) -> Iterator[str]:
         """The reply cut into word-sized deltas whose concatenation is the reply."""
@@ -235,13 +244,14 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.fail_status is not None:
             self._error(fake.fail_status, "llama runner process has terminated: exit status 2")
             return
+        pieces = fake.next_pieces()
         if body.get("stream", True) is False:
             if fake.cut_after is not None:
-                self._cut_json(self._final(model, fake.reply))
+                self._cut_json(self._final(model, "".join(pieces)))
             else:
-                self._json(200, self._final(model, fake.reply))
+                self._json(200, self._final(model, "".join(pieces)))
             return
-        self._stream(model)
+        self._stream(model, pieces)
 
     def _final(self, model: str, content: str) -> dict[str, Any]:
         return {
@@ -275,13 +285,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
 
-    def _stream(self, model: str) -> None:
+    def _stream(self, model: str, pieces: list[str]) -> None:
         fake = self.owner
         self.send_response(200)
         self.send_header("Content-Type", "application/x-ndjson")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        for sent, token in enumerate(fake.tokens()):
+        for sent, token in enumerate(pieces):
             if fake.cut_after is not None and sent >= fake.cut_after:
                 # Mid-body: no terminating chunk, the connection just goes away (a crashed runner).
                 self.close_connection = True

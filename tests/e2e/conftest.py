@@ -12,7 +12,7 @@ from service.llm import OllamaGenerator
 from service.settings import OllamaSettings, Settings
 from service.store import ChunkStore
 from tests.conftest import LiveServer
-from tests.fake_ollama import FakeOllama, Script
+from tests.fakes import FakeOllama
 
 
 @pytest.fixture()
@@ -21,8 +21,8 @@ def ollama_server(
 ) -> Iterator[tuple[FakeOllama, LiveServer]]:
     """The seeded app whose generator is the real OllamaGenerator pointed at the fake server."""
     settings, store = seeded
-    with FakeOllama(Script()) as fake:
-        generator = OllamaGenerator(OllamaSettings(base_url=fake.base_url, model=fake.model))
+    with FakeOllama(models=("fake:1b",)) as fake:
+        generator = OllamaGenerator(OllamaSettings(base_url=fake.url, model="fake:1b"))
         app = create_app(settings, store=store, embedder=embedder, generator=generator)
         with LiveServer(app) as server:
             yield fake, server

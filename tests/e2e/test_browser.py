@@ -167,10 +167,10 @@ def test_indexed_articles_are_listed_and_open_with_their_passages(page: Page) ->
 
 
 def add_sentence_verdicts(route: Route) -> None:
-    """Pass the real /ask/stream response on, with sentences[] verdicts added to its answer event.
+    """Pass the real /ask/stream response on, with its second sentence's verdict set to unsupported.
 
-    The citation checks of issue 4 add ``sentences[].supported`` to answers; until they are merged,
-    this marks the answer's second sentence unsupported, in their documented shape.
+    The extractive generator quotes passages, so its sentences always pass the citation check; to see
+    how the page renders a failed check, the real verdicts are replaced in their documented shape.
     """
     response = route.fetch()
 
@@ -205,8 +205,7 @@ def has_summarize(client: httpx.Client) -> bool:
 
 
 def test_summary_mode_shows_a_cited_summary(page: Page, client: httpx.Client) -> None:
-    if not has_summarize(client):
-        pytest.skip("POST /summarize arrives with issue 4; this test runs once it is merged")
+    assert has_summarize(client)
     page.locator(".modes label", has_text="Summarize").click()
     ask(page, "Qaani's visits to Iraq")
     reply = page.locator(".turn.reply").last
@@ -215,11 +214,17 @@ def test_summary_mode_shows_a_cited_summary(page: Page, client: httpx.Client) ->
     expect(page.locator("#passage-dialog .cited")).to_be_visible()
 
 
-def test_summary_mode_is_switched_off_on_a_server_without_the_endpoint(
-    page: Page, client: httpx.Client
-) -> None:
-    if has_summarize(client):
-        pytest.skip("this server has POST /summarize: test_summary_mode_shows_a_cited_summary covers it")
+def without_summarize(route: Route) -> None:
+    """The real OpenAPI document, as an older server without POST /summarize would send it."""
+    response = route.fetch()
+    schema = response.json()
+    schema["paths"].pop("/summarize", None)
+    route.fulfill(response=response, json=schema)
+
+
+def test_summary_mode_is_switched_off_on_a_server_without_the_endpoint(page: Page) -> None:
+    page.route("**/openapi.json", without_summarize)
+    page.reload()
     summarize = page.locator('input[name="mode"][value="summarize"]')
     expect(summarize).to_be_disabled()
     expect(page.locator(".modes label.unavailable")).to_have_attribute("title", re.compile("not available"))

@@ -12,7 +12,7 @@ import pytest
 from openai import OpenAI
 
 from tests.conftest import LiveServer
-from tests.fake_ollama import FakeOllama
+from tests.fakes import FakeOllama
 
 pytestmark = pytest.mark.e2e
 
@@ -142,19 +142,19 @@ def test_streamed_llm_answer_keeps_only_real_citations_and_lists_their_reference
     ollama_server: tuple[FakeOllama, LiveServer],
 ) -> None:
     fake, server = ollama_server
-    fake.script.replies = [["Esmail Ghaani ", "succeeded him [", "2]. He came from [9", "] Iran [1]."]]
+    fake.replies = [["Esmail Ghaani ", "succeeded him [", "2]. He came from [9", "] Iran [1]."]]
     content, extra = streamed_content(server)
     assert "[9]" not in content and "Checked answer" not in content
     check_references(content, extra["citations"])
-    assert extra["newsrag"]["generator"] == f"ollama:{fake.model}"
+    assert extra["newsrag"]["generator"] == f"ollama:{fake.models[0]}"
 
 
 def test_llm_failing_mid_stream_says_so_and_ends_with_the_extractive_answer(
     ollama_server: tuple[FakeOllama, LiveServer],
 ) -> None:
     fake, server = ollama_server
-    fake.script.replies = [["Esmail ", "Ghaani ", "succeeded ", "him [1]."]]
-    fake.script.cut_stream_after = 2
+    fake.replies = [["Esmail ", "Ghaani ", "succeeded ", "him [1]."]]
+    fake.cut_after = 2
     content, extra = streamed_content(server)
     assert "language model failed" in content
     after = content.split("language model failed", 1)[1]

@@ -20,7 +20,7 @@ from service.models import Passage
 from service.settings import Settings
 from service.store import ChunkStore
 from tests.conftest import LiveServer
-from tests.fake_ollama import FakeOllama
+from tests.fakes import FakeOllama
 
 pytestmark = pytest.mark.e2e
 
@@ -119,16 +119,16 @@ def test_ollama_token_deltas_arrive_as_written_with_citations_numbered_as_in_the
 ) -> None:
     fake, server = ollama_server
     # The model cites passage 2 first; a marker is split across two tokens.
-    fake.script.replies = [["Esmail ", "Ghaani succeeded ", "him [", "2]. He visited Baghdad [1", "]."]]
+    fake.replies = [["Esmail ", "Ghaani succeeded ", "him [", "2]. He visited Baghdad [1", "]."]]
     events = stream_events(server.url, {"question": SOLEIMANI})
     deltas = [data["text"] for name, data in events if name == "delta"]
     assert len(deltas) >= 4
     answer = payload(events, "answer")
-    assert answer["generator"] == f"ollama:{fake.model}" and answer["degraded"] is False
+    assert answer["generator"] == f"ollama:{fake.models[0]}" and answer["degraded"] is False
     assert squash("".join(deltas)) == squash(answer["answer"])
     sources = payload(events, "sources")["passages"]
     assert [c["chunk_id"] for c in answer["citations"]] == [sources[1]["chunk_id"], sources[0]["chunk_id"]]
-    sent = fake.script.requests[-1]
+    sent = fake.chat_requests()[-1]
     assert sent["stream"] is True and sent["messages"][0]["role"] == "system"
 
 
@@ -136,8 +136,8 @@ def test_llm_failing_mid_stream_restarts_extractively_and_marks_the_answer_degra
     ollama_server: tuple[FakeOllama, LiveServer],
 ) -> None:
     fake, server = ollama_server
-    fake.script.replies = [["Esmail ", "Ghaani ", "succeeded ", "him [1]."]]
-    fake.script.cut_stream_after = 2
+    fake.replies = [["Esmail ", "Ghaani ", "succeeded ", "him [1]."]]
+    fake.cut_after = 2
     events = stream_events(server.url, {"question": SOLEIMANI})
     order = names(events)
     assert order[0] == "sources" and order[-2:] == ["answer", "done"]
@@ -155,14 +155,14 @@ def test_follow_up_is_condensed_by_the_llm_when_there_is_one(
 ) -> None:
     fake, server = ollama_server
     standalone = "What did Esmail Qaani say about Israel?"
-    fake.script.replies = [[standalone], ["He warned Iran would not stay silent [1]."]]
+    fake.replies = [[standalone], ["He warned Iran would not stay silent [1]."]]
     conversation = [
         {"role": "user", "content": QAANI_BAGHDAD},
         {"role": "assistant", "content": "Qaani met faction leaders [1].\n\nReferences:\n[1] A — B, 2025"},
     ]
     events = stream_events(server.url, {"question": ISRAEL_FOLLOW_UP, "conversation": conversation})
     assert payload(events, "sources")["query"] == standalone
-    condense_request = fake.script.requests[0]
+    condense_request = fake.chat_requests()[0]
     prompt = condense_request["messages"][-1]["content"]
     assert QAANI_BAGHDAD in prompt and ISRAEL_FOLLOW_UP in prompt
     assert "References" not in prompt and "[1]" not in prompt
