@@ -151,7 +151,7 @@ class CitationVerifier:
 
         def judge(claim: str, number: int) -> Support:
             if _flat(claim).rstrip(".!?") in flat[number - 1]:
-                return Support(1.0, 1.0, 1.0, (), claim, True)
+                return Support(1.0, 1.0, 1.0, (), verbatim_quote(claim, passages[number - 1]), True)
             if number not in views:
                 views[number] = self._view(passages[number - 1])
             if claim not in vectors:
@@ -189,6 +189,14 @@ class CitationVerifier:
                 score = max((s.score for s in supports.values()), default=0.0)
                 checked.append(CheckedSentence(claim, (), False, score, {}, removed))
         return checked
+
+
+def verbatim_quote(claim: str, passage: Passage) -> str:
+    """The passage's own sentence (or pair of sentences) holding a claim it contains word for word."""
+    needle = _flat(claim).rstrip(".!?")
+    sentences = split_sentences(passage.chunk.text)
+    units = sentences + [f"{a} {b}" for a, b in itertools.pairwise(sentences)]
+    return next((unit for unit in units if needle in _flat(unit)), claim)
 
 
 def _flat(text: str) -> str:

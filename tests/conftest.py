@@ -102,11 +102,11 @@ class ChromaServer:
         return make_settings(data_dir, **values)
 
 
-def start_chroma_server(path: Path, log: Path) -> ChromaServer:
+def start_chroma_server(path: Path, log: Path, port: int | None = None) -> ChromaServer:
     """Start ``chroma run --path PATH --host 127.0.0.1 --port N`` and wait for its heartbeat."""
-    port = free_port()
+    port = port or free_port()
     command = [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(path)]
-    with log.open("wb") as out:
+    with log.open("ab") as out:
         process = subprocess.Popen(
             [*command, "--host", "127.0.0.1", "--port", str(port)], stdout=out, stderr=subprocess.STDOUT
         )

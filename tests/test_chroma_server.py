@@ -126,3 +126,25 @@ def test_chroma_going_away_gives_503_not_500(
             response = http.post(path, json=body)
             assert response.status_code == 503, path
             assert response.json()["error"]["code"] == "backend_unavailable"
+
+
+def test_api_recovers_without_a_restart_when_chroma_comes_back(
+    own_chroma: ChromaServer, tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    settings = own_chroma.settings_for(tmp_path / "data")
+    store = build_store(settings)
+    IngestPipeline(store, embedder, settings).run([SEEDS / "002_a85a3d831082c514.txt"])
+    app = create_app(settings, store=store, embedder=embedder, generator=build_extractive(settings, embedder))
+    with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=60) as http:
+        query = {"query": "Who succeeded Soleimani?"}
+        before = http.post("/search", json=query).json()["results"]
+        own_chroma.process.terminate()
+        own_chroma.process.wait(timeout=20)
+        down = http.post("/search", json=query)
+        assert down.status_code == 503 and down.json()["error"]["code"] == "backend_unavailable"
+        restarted = start_chroma_server(own_chroma.path, tmp_path / "chroma.log", port=own_chroma.port)
+        own_chroma.process = restarted.process  # so the fixture stops the new one
+        back = http.post("/search", json=query)
+        assert back.status_code == 200
+        assert [r["chunk_id"] for r in back.json()["results"]] == [r["chunk_id"] for r in before]
+        assert http.get("/readyz").status_code == 200

@@ -173,12 +173,17 @@ def serve(
 def test_ask_answers_with_ollama_and_sends_the_retrieved_passages(
     fake: FakeOllama, seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
 ) -> None:
+    # A reply grounded in seed 002, so the citation check keeps it (wherever 002's passages rank).
+    fake.reply = (
+        "Within hours of the killing, Ghaani was appointed his successor and commander of the covert "
+        "Quds Force [1]. Ghaani served as Soleimani's deputy since 1997 [2]."
+    )
     with serve(seeded, embedder, ollama_settings(fake.url)) as server:
         response = httpx.post(f"{server.url}/ask", json={"question": SOLEIMANI}, timeout=60)
     body = response.json()
     assert response.status_code == 200
     assert (body["generator"], body["degraded"], body["reason"]) == ("ollama:llama3.2:3b", False, None)
-    assert [c["n"] for c in body["citations"]] == [1, 2]
+    assert body["citations"] and all(s["supported"] for s in body["sentences"])
     (sent,) = fake.chat_requests()
     prompt = sent["messages"][1]["content"]
     assert SOLEIMANI in prompt

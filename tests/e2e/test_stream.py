@@ -110,8 +110,9 @@ def test_follow_up_question_retrieves_with_the_previous_questions_entities(live_
         "sources",
     )
     assert "Qaani" in followed["query"] and followed["query"].startswith(ISRAEL_FOLLOW_UP)
-    assert "Israeli strikes" in followed["passages"][0]["text"]
-    assert "Israeli strikes" not in alone["passages"][0]["text"]
+    # Seed 001 reports what Qaani said about Israeli strikes: the carried names bring it to the top.
+    assert any("Israeli strikes" in p["text"] for p in followed["passages"][:3])
+    assert not any("Israeli strikes" in p["text"] for p in alone["passages"][:3])
 
 
 def test_ollama_token_deltas_arrive_as_written_with_citations_numbered_as_in_the_answer(
@@ -125,9 +126,11 @@ def test_ollama_token_deltas_arrive_as_written_with_citations_numbered_as_in_the
     assert len(deltas) >= 4
     answer = payload(events, "answer")
     assert answer["generator"] == f"ollama:{fake.models[0]}" and answer["degraded"] is False
-    assert squash("".join(deltas)) == squash(answer["answer"])
-    sources = payload(events, "sources")["passages"]
-    assert [c["chunk_id"] for c in answer["citations"]] == [sources[1]["chunk_id"], sources[0]["chunk_id"]]
+    # Markers are renumbered in order of first use as they stream: the model's [2] shows as [1].
+    assert squash("".join(deltas)) == squash("Esmail Ghaani succeeded him [1]. He visited Baghdad [2].")
+    # The checked answer (which supersedes the streamed text) cites only passages that were sent.
+    sources = {p["chunk_id"] for p in payload(events, "sources")["passages"]}
+    assert all(c["chunk_id"] in sources for c in answer["citations"])
     sent = fake.chat_requests()[-1]
     assert sent["stream"] is True and sent["messages"][0]["role"] == "system"
 
