@@ -20,14 +20,41 @@ async function errorOf(response) {
   return new ApiError(response.status, "http_error", `${response.status} ${response.statusText}`);
 }
 
+// A server started with RAG_API_KEY answers 401 without it: ask once, keep it for this browser session.
+const KEY_ITEM = "newsrag-api-key";
+
+async function send(path, init) {
+  for (let attempt = 0; ; attempt += 1) {
+    const key = sessionStorage.getItem(KEY_ITEM);
+    const headers = { ...init.headers, ...(key ? { authorization: `Bearer ${key}` } : {}) };
+    const response = await fetch(path, { ...init, headers });
+    if (response.status !== 401 || attempt > 0) return response;
+    if (!(await askForKey(key))) return response;
+  }
+}
+
+let asking = null; // calls refused at the same time share one prompt
+
+function askForKey(rejected) {
+  if (sessionStorage.getItem(KEY_ITEM) !== rejected) return Promise.resolve(true); // another call got one
+  asking ??= Promise.resolve().then(() => {
+    const entered = window.prompt("This newsrag server needs an API key:");
+    asking = null;
+    if (!entered) return false;
+    sessionStorage.setItem(KEY_ITEM, entered.trim());
+    return true;
+  });
+  return asking;
+}
+
 export async function getJson(path) {
-  const response = await fetch(path, { headers: { accept: "application/json" } });
+  const response = await send(path, { headers: { accept: "application/json" } });
   if (!response.ok) throw await errorOf(response);
   return response.json();
 }
 
 export async function postJson(path, body) {
-  const response = await fetch(path, {
+  const response = await send(path, {
     method: "POST",
     headers: { "content-type": "application/json", accept: "application/json" },
     body: JSON.stringify(body),
@@ -53,7 +80,7 @@ function parseFrame(lines) {
 
 // POST /ask/stream; calls handlers[eventName](data) for sources, delta, restart, answer, done, error.
 export async function streamAsk(body, handlers) {
-  const response = await fetch("/ask/stream", {
+  const response = await send("/ask/stream", {
     method: "POST",
     headers: { "content-type": "application/json", accept: "text/event-stream" },
     body: JSON.stringify(body),

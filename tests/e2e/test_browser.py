@@ -10,8 +10,22 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Route, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Dialog,
+    Page,
+    Playwright,
+    Route,
+    expect,
+    sync_playwright,
+)
 
+from service.api.app import create_app
+from service.embeddings import SentenceTransformerEmbedder
+from service.llm import build_extractive
+from service.settings import Settings
+from service.store import ChunkStore
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -261,3 +275,36 @@ def test_phone_width_reads_without_sideways_scrolling_and_citations_work_by_keyb
 def _fresh_results() -> None:
     shutil.rmtree(RESULTS, ignore_errors=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
+
+
+def test_page_asks_for_the_api_key_once_and_keeps_it_for_the_session(
+    browser: Browser, seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
+) -> None:
+    base, store = seeded
+    settings = Settings.model_validate(base.model_dump() | {"api_key": "page-key"})
+    app = create_app(settings, store=store, embedder=embedder, generator=build_extractive(settings, embedder))
+    with LiveServer(app) as server:
+        context = browser.new_context()
+        tab = context.new_page()
+        prompts: list[str] = []
+        errors: list[str] = []
+
+        def on_dialog(dialog: Dialog) -> None:
+            prompts.append(dialog.message)
+            dialog.accept("page-key")
+
+        tab.on("dialog", on_dialog)
+        tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        # The first calls are refused (401) before the key is asked for: the only console errors allowed.
+        tab.on("console", lambda m: m.type == "error" and "401" not in m.text and errors.append(m.text))
+        tab.goto(server.url + "/")
+        expect(tab.locator("#article-count")).to_have_text("5")
+        ask(tab, WHEN)
+        expect(tab.locator(".turn.reply").last.locator(".cite").first).to_be_visible(timeout=120_000)
+        assert len(prompts) == 1 and "API key" in prompts[0]
+        assert tab.evaluate("sessionStorage.getItem('newsrag-api-key')") == "page-key"
+        tab.reload()
+        expect(tab.locator("#article-count")).to_have_text("5")
+        assert len(prompts) == 1  # kept for the session: not asked again
+        assert errors == []
+        context.close()
