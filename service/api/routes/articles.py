@@ -9,22 +9,13 @@ from fastapi import APIRouter
 from service.api.deps import StoreDep
 from service.errors import NotFound
 from service.models import ArticleSummary
-from service.schemas import ArticleDetail, ArticleList, ArticleListItem, ChunkOut, ErrorResponse
+from service.schemas import ArticleDetail, ArticleList, ArticleListItem, ArticleOut, ChunkOut, ErrorResponse
 
 router = APIRouter(tags=["articles"])
 
 
 def _item(summary: ArticleSummary) -> ArticleListItem:
-    meta = summary.meta
-    return ArticleListItem(
-        id=meta.id,
-        title=meta.title,
-        source=meta.source,
-        author=meta.author,
-        published=meta.published,
-        origin=meta.origin,
-        chunk_count=summary.chunk_count,
-    )
+    return ArticleListItem(**ArticleOut.of(summary.meta).model_dump(), chunk_count=summary.chunk_count)
 
 
 @router.get("/articles", response_model=ArticleList)

@@ -16,6 +16,7 @@ from service.errors import BadInput, NotFound, UnsupportedType
 from service.ingestion.pipeline import IngestReport
 from service.schemas import (
     ArticleFields,
+    ArticleOut,
     DeletedArticle,
     DocumentsResponse,
     ErrorResponse,
@@ -56,15 +57,7 @@ def _response(report: IngestReport) -> DocumentsResponse:
     status.update(dict.fromkeys(report.new, "new"))
     return DocumentsResponse(
         articles=[
-            IngestedArticle(
-                id=meta.id,
-                title=meta.title,
-                source=meta.source,
-                author=meta.author,
-                published=meta.published,
-                origin=meta.origin,
-                status=status.get(article_id, "unchanged"),
-            )
+            IngestedArticle(**ArticleOut.of(meta).model_dump(), status=status.get(article_id, "unchanged"))
             for article_id, meta in report.articles.items()
         ],
         skipped=[SkippedDocument(origin=s.origin, reason=s.reason) for s in report.skipped],
