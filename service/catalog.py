@@ -31,13 +31,12 @@ class Catalog:
                 return
             outlets: set[str] = set()
             newest: date | None = None
-            for _, metadata, _ in self._store.iter_records():
-                if metadata.get("source"):
-                    outlets.add(str(metadata["source"]))
-                published = str(metadata.get("published") or "")
-                if published:
-                    day = date.fromisoformat(published)
-                    newest = day if newest is None or day > newest else newest
+            for summary in self._store.articles(visible_only=True).values():
+                if summary.meta.source:
+                    outlets.add(summary.meta.source)
+                day = summary.meta.published
+                if day is not None and (newest is None or day > newest):
+                    newest = day
             self._outlets, self._newest = frozenset(outlets), newest
             self._loaded_at = time.monotonic()
 

@@ -113,7 +113,7 @@ class Retriever:
         ranked = fuse(lists, self._settings.rrf_k) if len(lists) > 1 else lists[0][0]
         if mode == "hybrid":  # a leg alone stays plain: it is the benchmark's baseline
             ranked = diversify(ranked, self._settings.max_per_article)
-        chosen = ranked[:top_k]
+        chosen = self._store.visible(ranked)[:top_k]  # whole articles only: see service.live_versions
         return self._with_similarity(chosen, vector)
 
     def analyze(self, query: str) -> QueryAnalysis:

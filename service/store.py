@@ -3,11 +3,13 @@
 Each chunk carries its article's metadata plus ``content_hash`` and ``n_chunks``; an article is
 complete in the index when exactly ``n_chunks`` chunks of its current hash are present. That makes
 ingest crash-safe: new chunks are written before stale ones are deleted, and a re-run repairs any
-article left half-written.
+article left half-written. Readers see only the version each article's live pointer names
+(``service.live_versions``), so a half-written or half-replaced article is never visible.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
@@ -17,7 +19,9 @@ import httpx
 import numpy as np
 from numpy.typing import NDArray
 
+from service.chroma import ResolvingCollection, build_chroma_client
 from service.errors import BackendUnavailable
+from service.live_versions import LIVE_SUFFIX, LiveVersions, version_of_hash
 from service.models import ArticleMeta, ArticleSummary, Chunk, Filters, Passage
 from service.settings import Settings
 
@@ -67,6 +71,12 @@ def article_meta_from(metadata: dict[str, Any]) -> ArticleMeta:
     )
 
 
+def _is_live(metadata: dict[str, Any], live: dict[str, str]) -> bool:
+    """True when a chunk's metadata names the version its article's live pointer names."""
+    article_id = str(metadata.get("article_id", ""))
+    return live.get(article_id) == version_of_hash(str(metadata.get("content_hash", "")))
+
+
 def where_clause(filters: Filters) -> dict[str, Any] | None:
     """Translate filters into a Chroma ``where`` clause (None when unrestricted)."""
     clauses: list[dict[str, Any]] = []
@@ -85,47 +95,6 @@ def where_clause(filters: Filters) -> dict[str, Any] | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-class ResolvingCollection:
-    """A Chroma collection handle that follows its name, for processes that share a Chroma server.
-
-    Chroma addresses a collection by id; when another process re-creates it (``ingest --reset``) the
-    old id is gone and every call fails with NotFoundError. Each call here is retried once on the
-    collection now bearing the name (all store calls are idempotent). A server that does not answer
-    becomes BackendUnavailable (503), not a transport error (500).
-    """
-
-    def __init__(self, client: Any, name: str) -> None:
-        self._client = client
-        self._name = name
-        # embedding_function=None: Chroma's default embedder downloads a model; we pass vectors.
-        self._current = client.get_or_create_collection(
-            name=name, embedding_function=None, metadata={"hnsw:space": "cosine"}
-        )
-
-    def _resolve(self) -> Any:
-        from chromadb.errors import NotFoundError
-
-        try:
-            return self._client.get_collection(name=self._name, embedding_function=None)
-        except NotFoundError as exc:
-            raise BackendUnavailable(f"Chroma collection {self._name!r} does not exist") from exc
-
-    def __getattr__(self, attribute: str) -> Any:
-        from chromadb.errors import NotFoundError
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            try:
-                try:
-                    return getattr(self._current, attribute)(*args, **kwargs)
-                except NotFoundError:
-                    self._current = self._resolve()
-                    return getattr(self._current, attribute)(*args, **kwargs)
-            except (httpx.TransportError, ConnectionError) as exc:
-                raise BackendUnavailable(f"Chroma is unreachable: {exc}") from exc
-
-        return call
-
-
 class ChunkStore:
     """Chunks and their vectors in one Chroma collection."""
 
@@ -134,6 +103,25 @@ class ChunkStore:
         self._collection_name = collection_name
         self._collection = ResolvingCollection(client, collection_name)
         self._max_batch = int(client.get_max_batch_size())
+        self._live = self._open_live()
+
+    def _open_live(self) -> LiveVersions:
+        """The live-pointer collection; created with pointers for every complete article if missing.
+
+        An index written before pointers existed would otherwise look empty until the next ingest.
+        """
+        from chromadb.errors import NotFoundError
+
+        name = self._collection_name + LIVE_SUFFIX
+        try:
+            self._client.get_collection(name=name, embedding_function=None)
+            existed = True
+        except NotFoundError:
+            existed = False
+        live = LiveVersions(ResolvingCollection(self._client, name))
+        if not existed and self.count():
+            live.set({a: s.content_hash for a, s in self.articles().items() if s.complete})
+        return live
 
     @property
     def collection_name(self) -> str:
@@ -170,17 +158,39 @@ class ChunkStore:
         if id_list:
             self._touch()
 
+    def publish(self, content_hashes: dict[str, str]) -> None:
+        """Make the given versions of articles (id → content hash) the ones readers see."""
+        if content_hashes:
+            self._live.set(content_hashes)
+
+    def publish_missing(self, content_hashes: dict[str, str]) -> int:
+        """Publish the given versions where the live pointer is missing or differs; how many were."""
+        live = self._live.of(content_hashes)
+        missing = {a: h for a, h in content_hashes.items() if live.get(a) != version_of_hash(h)}
+        self.publish(missing)
+        return len(missing)
+
+    def visible(self, chunks: Sequence[Chunk]) -> list[Chunk]:
+        """The chunks readers may see: those of their article's live version, order kept."""
+        return self._live.visible(chunks) if chunks else []
+
     def delete_articles(self, article_ids: Iterable[str]) -> None:
-        """Remove every chunk of the given articles."""
+        """Hide the given articles from readers, then remove every chunk of theirs."""
         ids = list(article_ids)
         if ids:
+            self._live.drop(ids)
             self._collection.delete(where={"article_id": {"$in": ids}})
             self._touch()
 
     def reset(self) -> None:
-        """Empty the collection (drop and recreate it)."""
-        self._client.delete_collection(self._collection_name)
+        """Empty the collection and its live pointers (drop and recreate both)."""
+        from chromadb.errors import NotFoundError
+
+        for name in (self._collection_name + LIVE_SUFFIX, self._collection_name):
+            with contextlib.suppress(NotFoundError):
+                self._client.delete_collection(name)
         self._collection = ResolvingCollection(self._client, self._collection_name)
+        self._live = LiveVersions(ResolvingCollection(self._client, self._collection_name + LIVE_SUFFIX))
         self._touch()
 
     def _touch(self) -> None:
@@ -249,12 +259,27 @@ class ChunkStore:
                 return
             offset += _PAGE
 
-    def articles(self, where: dict[str, Any] | None = None) -> dict[str, ArticleSummary]:
-        """Indexed articles by id, with chunk counts and whether each is complete."""
+    def articles(
+        self, where: dict[str, Any] | None = None, *, visible_only: bool = False
+    ) -> dict[str, ArticleSummary]:
+        """Indexed articles by id, with chunk counts and whether each is complete.
+
+        With ``visible_only``, only what readers see: each article's live version, and only
+        articles that have one. Without it, every stored chunk (what ingest needs to repair).
+        """
         found: dict[str, ArticleSummary] = {}
         hashes: dict[str, set[str]] = {}
         expected: dict[str, set[int]] = {}
-        for chunk_id, metadata, _ in self.iter_records(where):
+        records = list(self.iter_records(where))
+        if visible_only:
+            live = self._live.of(str(m.get("article_id", "")) for _, m, _ in records)
+            records = [
+                r
+                for r in records
+                if live.get(str(r[1].get("article_id", "")))
+                == version_of_hash(str(r[1].get("content_hash", "")))
+            ]
+        for chunk_id, metadata, _ in records:
             article_id = str(metadata.get("article_id", ""))
             summary = found.get(article_id)
             if summary is None:
@@ -276,13 +301,13 @@ class ChunkStore:
         return found
 
     def chunks_of(self, article_id: str) -> list[Chunk]:
-        """An article's chunks in reading order."""
+        """The chunks of an article's live version, in reading order."""
         records = list(self.iter_records({"article_id": article_id}, with_documents=True))
         chunks = [
             Chunk(id=cid, article=article_meta_from(meta), index=int(meta.get("chunk_index", 0)), text=doc)
             for cid, meta, doc in records
         ]
-        return sorted(chunks, key=lambda c: c.index)
+        return sorted(self.visible(chunks), key=lambda c: c.index)
 
     def query(self, vector: NDArray[np.float32], k: int, filters: Filters) -> list[Passage]:
         """The k chunks nearest the vector (cosine similarity as score), within the filters."""
@@ -327,29 +352,6 @@ class ChunkStore:
         except Exception as exc:  # NotFoundError, or a server answering something else
             return f"Chroma collection {self._collection_name!r} is not available: {exc}"
         return ""
-
-
-def build_chroma_client(settings: Settings) -> Any:
-    """An embedded Chroma client under data_dir, or an HTTP client when a host is set."""
-    import chromadb
-    from chromadb.config import Settings as ChromaClientSettings
-
-    client_settings = ChromaClientSettings(anonymized_telemetry=False)
-    if settings.chroma.host:
-        try:
-            return chromadb.HttpClient(
-                host=settings.chroma.host,
-                port=settings.chroma.port,
-                ssl=settings.chroma.ssl,
-                headers=settings.chroma.headers or None,
-                settings=client_settings,
-            )
-        except Exception as exc:
-            raise BackendUnavailable(
-                f"Chroma server at {settings.chroma.host}:{settings.chroma.port} is unreachable: {exc}"
-            ) from exc
-    settings.chroma_path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=client_settings)
 
 
 def build_store(settings: Settings) -> ChunkStore:

@@ -135,7 +135,8 @@ class SummaryService:
         self._min_relevance = min_relevance
 
     def _check_articles(self, article_ids: Sequence[str]) -> None:
-        known = self._store.articles({"article_id": {"$in": list(dict.fromkeys(article_ids))}})
+        wanted = {"article_id": {"$in": list(dict.fromkeys(article_ids))}}
+        known = self._store.articles(wanted, visible_only=True)
         unknown = [a for a in dict.fromkeys(article_ids) if a not in known]
         if unknown:
             raise NotFound(f"no article with id {', '.join(map(repr, unknown))}")
@@ -146,6 +147,7 @@ class SummaryService:
             Chunk(id=cid, article=article_meta_from(meta), index=int(meta.get("chunk_index", 0)), text=doc)
             for cid, meta, doc in self._store.iter_records(where_clause(filters), with_documents=True)
         ]
+        chunks = self._store.visible(chunks)
         chunks.sort(key=lambda c: (-(c.article.published or date.min).toordinal(), c.article.id, c.index))
         return [Passage(chunk, 1.0) for chunk in chunks[: self._max_passages]]
 

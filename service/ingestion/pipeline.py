@@ -1,8 +1,9 @@
 """The ingest pipeline: read → clean → decide new/changed/unchanged → chunk → embed → store → prune.
 
-Crash safety: a changed article's new chunks are written before its stale chunks are deleted, and
-the store marks an article complete only when all chunks of one content version are present, so a
-run killed at any point is repaired by the next run without duplicates.
+Crash safety: a changed article's new chunks are written, then its live pointer is switched to the
+new version, then its stale chunks are deleted; the store marks an article complete only when all
+chunks of one content version are present, so a run killed at any point is repaired by the next run
+without duplicates, and readers never see a half-written article.
 """
 
 from __future__ import annotations
@@ -138,17 +139,21 @@ class IngestPipeline:
     ) -> list[_Pending]:
         """Sort articles into unchanged (skipped) and pending (new or changed)."""
         pending: list[_Pending] = []
+        unchanged: dict[str, str] = {}
         size, overlap = self._settings.chunk_size, self._settings.chunk_overlap
         for article in articles:
             before = indexed.get(article.meta.id)
             if before and before.complete and before.content_hash == article.content_hash:
                 report.unchanged.append(article.meta.id)
+                unchanged[article.meta.id] = article.content_hash
                 continue
             (report.changed if before else report.new).append(article.meta.id)
             chunks = chunk_article(article, size, overlap)
             new_ids = {c.id for c in chunks}
             stale = [cid for cid in (before.chunk_ids if before else []) if cid not in new_ids]
             pending.append(_Pending(article, chunks, stale))
+        # Complete but not visible: a run killed between writing and publishing, or an older index.
+        self._store.publish_missing(unchanged)
         return pending
 
     def _write(self, pending: list[_Pending], report: IngestReport, progress: ProgressHook | None) -> None:
@@ -182,6 +187,7 @@ class IngestPipeline:
                 for c in p.chunks
             ]
             self._store.upsert(chunks, vectors, [c.text for c in chunks], metadatas)
+        self._store.publish({p.article.meta.id: p.article.content_hash for p in group if p.chunks})
         stale = [cid for p in group for cid in p.stale_ids]
         if stale:
             self._store.delete_chunks(stale)

@@ -22,7 +22,7 @@ def _item(summary: ArticleSummary) -> ArticleListItem:
 def list_articles(store: StoreDep) -> ArticleList:
     """Every indexed article, newest first (undated last)."""
     summaries = sorted(
-        store.articles().values(),
+        store.articles(visible_only=True).values(),
         key=lambda s: (s.meta.published or date.min, s.meta.title),
         reverse=True,
     )
@@ -32,7 +32,7 @@ def list_articles(store: StoreDep) -> ArticleList:
 @router.get("/articles/{article_id}", response_model=ArticleDetail, responses={404: {"model": ErrorResponse}})
 def get_article(article_id: str, store: StoreDep) -> ArticleDetail:
     """One article with its passages in reading order."""
-    found = store.articles({"article_id": article_id}).get(article_id)
+    found = store.articles({"article_id": article_id}, visible_only=True).get(article_id)
     if found is None:
         raise NotFound(f"no article with id {article_id!r}")
     chunks = store.chunks_of(article_id)
