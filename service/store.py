@@ -10,6 +10,7 @@ article left half-written. Readers see only the version each article's live poin
 from __future__ import annotations
 
 import contextlib
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
@@ -26,6 +27,7 @@ from service.models import ArticleMeta, ArticleSummary, Chunk, Filters, Passage
 from service.settings import Settings
 
 _PAGE = 1000
+_VISIBLE_READS = 3  # reads of records and pointers before a partial article is left out
 # Collection metadata key whose value changes on every write; derived indexes (the lexical
 # snapshot) compare it to know whether they are stale, in this process or any other.
 GENERATION_KEY = "newsrag_generation"
@@ -264,21 +266,13 @@ class ChunkStore:
     ) -> dict[str, ArticleSummary]:
         """Indexed articles by id, with chunk counts and whether each is complete.
 
-        With ``visible_only``, only what readers see: each article's live version, and only
+        With ``visible_only``, only what readers see: each article's live version, whole, and only
         articles that have one. Without it, every stored chunk (what ingest needs to repair).
         """
+        records = self._visible_records(where) if visible_only else list(self.iter_records(where))
         found: dict[str, ArticleSummary] = {}
         hashes: dict[str, set[str]] = {}
         expected: dict[str, set[int]] = {}
-        records = list(self.iter_records(where))
-        if visible_only:
-            live = self._live.of(str(m.get("article_id", "")) for _, m, _ in records)
-            records = [
-                r
-                for r in records
-                if live.get(str(r[1].get("article_id", "")))
-                == version_of_hash(str(r[1].get("content_hash", "")))
-            ]
         for chunk_id, metadata, _ in records:
             article_id = str(metadata.get("article_id", ""))
             summary = found.get(article_id)
@@ -301,13 +295,40 @@ class ChunkStore:
         return found
 
     def chunks_of(self, article_id: str) -> list[Chunk]:
-        """The chunks of an article's live version, in reading order."""
-        records = list(self.iter_records({"article_id": article_id}, with_documents=True))
+        """The chunks of an article's live version, whole, in reading order (none when hidden)."""
+        records = self._visible_records({"article_id": article_id}, with_documents=True)
         chunks = [
             Chunk(id=cid, article=article_meta_from(meta), index=int(meta.get("chunk_index", 0)), text=doc)
             for cid, meta, doc in records
         ]
-        return sorted(self.visible(chunks), key=lambda c: c.index)
+        return sorted(chunks, key=lambda c: c.index)
+
+    def _visible_records(
+        self, where: dict[str, Any] | None, with_documents: bool = False
+    ) -> list[tuple[str, dict[str, Any], str]]:
+        """The records of each article's live version, and only of versions read whole.
+
+        Records are read before the pointers. A version can then look partial only when its pointer
+        was switched while the records were being read (the writer finished in between): read again.
+        An article still partial after a few reads is left out rather than shown in part.
+        """
+        kept: list[tuple[str, dict[str, Any], str]] = []
+        partial: set[str] = set()
+        for _ in range(_VISIBLE_READS):
+            records = list(self.iter_records(where, with_documents=with_documents))
+            live = self._live.of(str(m.get("article_id", "")) for _, m, _ in records)
+            kept = [r for r in records if _is_live(r[1], live)]
+            count: dict[str, int] = defaultdict(int)
+            for _, metadata, _ in kept:
+                count[str(metadata.get("article_id", ""))] += 1
+            partial = {
+                str(m.get("article_id", ""))
+                for _, m, _ in kept
+                if count[str(m.get("article_id", ""))] != int(m.get("n_chunks", -1))
+            }
+            if not partial:
+                break
+        return [r for r in kept if str(r[1].get("article_id", "")) not in partial]
 
     def query(self, vector: NDArray[np.float32], k: int, filters: Filters) -> list[Passage]:
         """The k chunks nearest the vector (cosine similarity as score), within the filters."""

@@ -32,11 +32,11 @@ def list_articles(store: StoreDep) -> ArticleList:
 @router.get("/articles/{article_id}", response_model=ArticleDetail, responses={404: {"model": ErrorResponse}})
 def get_article(article_id: str, store: StoreDep) -> ArticleDetail:
     """One article with its passages in reading order."""
-    found = store.articles({"article_id": article_id}, visible_only=True).get(article_id)
-    if found is None:
+    chunks = store.chunks_of(article_id)  # one read: the count and the passages of one version
+    if not chunks:
         raise NotFound(f"no article with id {article_id!r}")
-    chunks = store.chunks_of(article_id)
+    summary = ArticleSummary(meta=chunks[0].article, chunk_count=len(chunks))
     return ArticleDetail(
-        **_item(found).model_dump(),
+        **_item(summary).model_dump(),
         chunks=[ChunkOut(chunk_id=c.id, index=c.index, text=c.text) for c in chunks],
     )
