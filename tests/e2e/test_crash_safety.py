@@ -42,11 +42,16 @@ def ingest_command(feed: Path) -> list[str]:
     return [sys.executable, "-m", "ingest", str(feed)]
 
 
-def index_state(data_dir: Path) -> tuple[set[str], dict[str, tuple[int, bool]]]:
+Articles = dict[str, tuple[int, bool]]  # id → (chunk count, complete)
+
+
+def index_state(data_dir: Path) -> tuple[set[str], Articles, Articles]:
+    """Stored chunk ids, stored articles, and the articles readers see."""
     store = build_store(Settings(data_dir=data_dir, collection="crash"))
     chunk_ids = {cid for cid, _, _ in store.iter_records()}
     articles = {aid: (s.chunk_count, s.complete) for aid, s in store.articles().items()}
-    return chunk_ids, articles
+    visible = {aid: (s.chunk_count, s.complete) for aid, s in store.articles(visible_only=True).items()}
+    return chunk_ids, articles, visible
 
 
 def run_until_killed(feed: Path, env: dict[str, str], progress_lines: int, extra_delay: float) -> bool:
@@ -82,8 +87,9 @@ def test_ingest_killed_five_times_then_rerun_matches_a_clean_ingest(tmp_path: Pa
     subprocess.run(
         ingest_command(feed), env=ingest_env(clean_dir), check=True, capture_output=True, timeout=900
     )
-    clean_ids, clean_articles = index_state(clean_dir)
+    clean_ids, clean_articles, clean_visible = index_state(clean_dir)
     assert len(clean_articles) == ARTICLES and all(complete for _, complete in clean_articles.values())
+    assert clean_visible == clean_articles
 
     crash_dir = tmp_path / "crash"
     env = ingest_env(crash_dir)
@@ -94,14 +100,17 @@ def test_ingest_killed_five_times_then_rerun_matches_a_clean_ingest(tmp_path: Pa
         # Kill after the 1st..3rd progress report, plus a random slice of the next batch's work.
         if run_until_killed(feed, env, progress_lines=1 + attempt % 3, extra_delay=rng.uniform(0.0, 1.5)):
             kills += 1
-        ids, articles = index_state(crash_dir)
+        ids, articles, visible = index_state(crash_dir)
         assert len(ids) == sum(count for count, _ in articles.values())  # never an orphan chunk
+        assert all(complete for _, complete in visible.values())  # readers never see a partial article
+        assert all(visible[a] == clean_articles[a] for a in visible)
         if ids and ids != clean_ids:
             partial_states += 1
     assert kills >= 3, "the ingest finished before it could be killed: enlarge the corpus slice"
     assert partial_states >= 1, "no kill landed mid-write"
 
     subprocess.run(ingest_command(feed), env=env, check=True, capture_output=True, timeout=900)
-    crash_ids, crash_articles = index_state(crash_dir)
+    crash_ids, crash_articles, crash_visible = index_state(crash_dir)
     assert crash_ids == clean_ids
     assert crash_articles == clean_articles
+    assert crash_visible == clean_visible
