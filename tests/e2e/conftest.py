@@ -1,17 +1,19 @@
-"""Fixtures of the server tests: the app with the real Ollama generator talking to the fake Ollama."""
+"""Fixtures of the server tests: the app with the fake Ollama behind it, and servers of a test's own."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from service.api.app import create_app
 from service.embeddings import SentenceTransformerEmbedder
-from service.llm import OllamaGenerator
+from service.ingestion.pipeline import IngestPipeline
+from service.llm import OllamaGenerator, build_extractive
 from service.settings import OllamaSettings, Settings
-from service.store import ChunkStore
-from tests.conftest import LiveServer
+from service.store import ChunkStore, build_store
+from tests.conftest import SEEDS, LiveServer, make_settings
 from tests.fakes import FakeOllama
 
 
@@ -26,3 +28,14 @@ def ollama_server(
         app = create_app(settings, store=store, embedder=embedder, generator=generator)
         with LiveServer(app) as server:
             yield fake, server
+
+
+@pytest.fixture()
+def own_server(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> Iterator[LiveServer]:
+    """A seeded server of the test's own, for tests that upload and delete articles."""
+    settings = make_settings(tmp_path / "data")
+    store = build_store(settings)
+    IngestPipeline(store, embedder, settings).run([SEEDS])
+    app = create_app(settings, store=store, embedder=embedder, generator=build_extractive(settings, embedder))
+    with LiveServer(app) as server:
+        yield server

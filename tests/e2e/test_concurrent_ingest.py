@@ -9,21 +9,14 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from service.api.app import create_app
-from service.embeddings import SentenceTransformerEmbedder
-from service.ingestion.pipeline import IngestPipeline
 from service.live_versions import version_of_chunk
-from service.llm import build_extractive
-from service.store import build_store
-from tests.conftest import SEEDS, LiveServer, make_settings
+from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.e2e
 
@@ -62,17 +55,6 @@ class Observations:
     def failed(self, what: str, response: httpx.Response) -> None:
         with self.lock:
             self.failures.append(f"{what}: {response.status_code} {response.text[:200]}")
-
-
-@pytest.fixture()
-def own_server(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> Iterator[LiveServer]:
-    """A seeded server of this test's own, since the test uploads and deletes."""
-    settings = make_settings(tmp_path / "data")
-    store = build_store(settings)
-    IngestPipeline(store, embedder, settings).run([SEEDS])
-    app = create_app(settings, store=store, embedder=embedder, generator=build_extractive(settings, embedder))
-    with LiveServer(app) as server:
-        yield server
 
 
 def read_loop(url: str, worker: int, ids: list[str], stop: threading.Event, seen: Observations) -> None:

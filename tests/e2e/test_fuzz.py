@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.api.app import create_app
-from service.embeddings import SentenceTransformerEmbedder
-from service.ingestion.pipeline import IngestPipeline
-from service.llm import build_extractive
-from service.store import build_store
-from tests.conftest import SEEDS, LiveServer, make_settings
+from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.e2e
 
 # Enough cases per operation to reach the validation edges without making the suite slow.
 EXAMPLES_PER_OPERATION = 30
-
-
-@pytest.fixture()
-def own_server(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> Iterator[LiveServer]:
-    """A seeded server of this test's own: the fuzzer uploads and deletes articles."""
-    settings = make_settings(tmp_path / "data")
-    store = build_store(settings)
-    IngestPipeline(store, embedder, settings).run([SEEDS])
-    app = create_app(settings, store=store, embedder=embedder, generator=build_extractive(settings, embedder))
-    with LiveServer(app) as server:
-        yield server
 
 
 def test_api_never_answers_5xx_and_matches_its_schema(own_server: LiveServer) -> None:
