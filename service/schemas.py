@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Literal, Self
 
@@ -14,11 +15,16 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _iso_date_text(value: object) -> object:
-    """Dates come as ISO text; a number is not silently read as a Unix timestamp."""
-    if not isinstance(value, str | date):
+    """Dates come as YYYY-MM-DD text: no Unix timestamps ("0"), datetimes or other shapes."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):
         raise ValueError("expected a date as text, YYYY-MM-DD")
-    return value
+    return date.fromisoformat(value)
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
