@@ -197,6 +197,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     started = time.perf_counter()
     settings = Settings(data_dir=INDEX_DIR, collection=COLLECTION)
+    # Another encoder (RAG_EMBEDDING_BACKEND, `make eval-int8`) gets its own collection and results.
+    backend = "" if settings.embedding_backend == "torch" else settings.embedding_backend
+    if backend:
+        settings = settings.model_copy(update={"collection": f"{COLLECTION}-{backend}"})
+    stem = f"multihop_retrieval_{backend}" if backend else "multihop_retrieval"
     corpus = DATA / "corpus.json"
     ingested = {"seconds": 0.0} if args.skip_ingest else ingest(corpus, settings)
     queries = load_queries(DATA / "queries-dev.json", args.limit)
@@ -224,11 +229,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table)
     if not args.no_write:
         RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "multihop_retrieval.json").write_text(
-            json.dumps(report, indent=1) + "\n", encoding="utf-8"
+        (RESULTS / f"{stem}.json").write_text(
+            json.dumps(report | {"embedding_backend": settings.embedding_backend}, indent=1) + "\n",
+            encoding="utf-8",
         )
-        (RESULTS / "multihop_retrieval.md").write_text(table, encoding="utf-8")
-        update_readme(ROOT / "README.md", table)
+        (RESULTS / f"{stem}.md").write_text(table, encoding="utf-8")
+        if not backend:
+            update_readme(ROOT / "README.md", table)
     return 0
 
 
