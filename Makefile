@@ -77,7 +77,7 @@ eval: eval-answers
 # Retrieval benchmark with the int8 ONNX encoder: its own collection (multihop-onnx-int8) and results
 # file (bench/results/multihop_retrieval_onnx-int8.*), so the fp32 results stay as they are.
 eval-int8: $(INSTALLED)
-	RAG_EMBEDDING_BACKEND=onnx-int8 $(PY) -m bench.eval_retrieval --modes "hybrid (newsrag),dense only"
+	RAG_EMBEDDING_BACKEND=onnx-int8 $(PY) -m bench.eval_retrieval --modes "hybrid (newsrag)"
 
 # Speed next to the raw cost of the same work (bench/results/perf.{json,md}); e.g.
 # make bench BENCH_ARGS="--articles 200" for a smaller ingest.

@@ -108,15 +108,18 @@ class Retriever:
         lists: list[tuple[Ranked, float]] = [(self._retrieve(query, vector, snapshot, filters, mode), 1.0)]
         vectors = self._vectors.of(snapshot) if snapshot is not None else None
         if snapshot is not None and mode == "hybrid" and self._settings.named_source_weight > 0:
+            unfiltered: NDArray[np.float64] | None = None  # BM25 of the query, computed once
             for extra in self._named_filters(self._analyzer(snapshot).analyze(query)):
                 narrowed = narrow(filters, extra)
                 if narrowed is not None:  # scored in memory: no Chroma query per named source
-                    ranked = self._retrieve(query, vector, snapshot, narrowed, mode, vectors)
+                    if unfiltered is None:
+                        unfiltered = snapshot.scores(query, Filters(), self._settings.name_variants)
+                    ranked = self._retrieve(query, vector, snapshot, narrowed, mode, vectors, unfiltered)
                     lists.append((ranked, self._settings.named_source_weight))
         ranked = fuse(lists, self._settings.rrf_k) if len(lists) > 1 else lists[0][0]
         if mode == "hybrid":  # a leg alone stays plain: it is the benchmark's baseline
             ranked = diversify(ranked, self._settings.max_per_article)
-        chosen = self._store.visible(ranked)[:top_k]  # whole articles only: see service.live_versions
+        chosen = self._visible_top(ranked, top_k)  # whole articles only: see service.live_versions
         return self._with_similarity(chosen, vector, vectors)
 
     def analyze(self, query: str) -> QueryAnalysis:
@@ -133,11 +136,13 @@ class Retriever:
         filters: Filters,
         mode: str,
         vectors: SnapshotVectors | None = None,
+        unfiltered: NDArray[np.float64] | None = None,
     ) -> Ranked:
         """One ranking of candidates from the legs the mode uses, under the filters.
 
         The dense leg comes from the in-memory vectors when given (exact, no Chroma round-trip),
-        else from a Chroma query.
+        else from a Chroma query; the lexical leg masks the query's unfiltered BM25 scores when
+        given, else scores the query afresh.
         """
         n = self._settings.candidates
         dense: list[Passage] = []
@@ -145,7 +150,12 @@ class Retriever:
             dense = vectors.nearest(vector, n, filters) if vectors else self._store.query(vector, n, filters)
         if mode == "dense" or snapshot is None:
             return [p.chunk for p in dense]
-        lexical = snapshot.scores(query, filters, self._settings.name_variants)
+        if unfiltered is None:
+            lexical = snapshot.scores(query, filters, self._settings.name_variants)
+        else:
+            mask = snapshot.mask(filters)
+            passing = mask is None or bool(mask.any())
+            lexical = (unfiltered if mask is None else np.where(mask, unfiltered, 0.0)) if passing else None
         if lexical is None:
             return []
         lexical_top = top_positions(lexical, n)
@@ -211,6 +221,14 @@ class Retriever:
         except Exception:  # embedded Chroma cannot read vectors another process just wrote
             return {}
         return {cid: float(np.dot(v, vector)) for cid, v in vectors.items()}
+
+    def _visible_top(self, ranked: Ranked, top_k: int) -> Ranked:
+        """The first top_k chunks readers may see, reading pointers for a short prefix first."""
+        prefix = ranked[: top_k * 4]
+        chosen = self._store.visible(prefix)[:top_k]
+        if len(chosen) == top_k or len(prefix) == len(ranked):
+            return chosen
+        return self._store.visible(ranked)[:top_k]
 
     def _with_similarity(
         self, chunks: Ranked, vector: NDArray[np.float32], held: SnapshotVectors | None = None
