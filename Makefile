@@ -11,7 +11,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export RAG_DATA_DIR
 
-.PHONY: install install-dev ingest-seeds serve test test-fast lint format constraints clean eval eval-answers
+.PHONY: install install-dev ingest-seeds serve test test-fast lint format constraints clean eval eval-answers eval-int8 bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,17 @@ eval-answers: $(INSTALLED)
 	  $(PY) -m bench.eval_answers --every $(EVAL_EVERY)
 
 eval: eval-answers
+
+# Retrieval benchmark with the int8 ONNX encoder: its own collection (multihop-onnx-int8) and results
+# file (bench/results/multihop_retrieval_onnx-int8.*), so the fp32 results stay as they are.
+eval-int8: $(INSTALLED)
+	RAG_EMBEDDING_BACKEND=onnx-int8 $(PY) -m bench.eval_retrieval --modes "hybrid (newsrag)"
+
+# Speed next to the raw cost of the same work (bench/results/perf.{json,md}); e.g.
+# make bench BENCH_ARGS="--articles 200" for a smaller ingest.
+BENCH_ARGS ?=
+bench: $(INSTALLED)
+	$(PY) -m bench.bench_perf $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

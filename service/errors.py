@@ -3,6 +3,9 @@
 NewsragError                 500 internal_error (never raised on purpose)
 ├── BadInput                 422 bad_input
 ├── NotFound                 404 not_found
+├── TooLarge                 413 too_large
+├── UnsupportedType          415 unsupported_media_type
+├── EmbedderMismatch         409 embedder_mismatch (the collection was built by another encoder)
 └── BackendUnavailable       503 backend_unavailable (Chroma, Ollama, the embedder)
 """
 
@@ -46,6 +49,17 @@ class UnsupportedType(NewsragError):
 
     status_code = 415
     code = "unsupported_media_type"
+
+
+class EmbedderMismatch(NewsragError):
+    """The collection's vectors come from another encoder than the one configured.
+
+    Vectors of two encoders (e.g. fp32 torch and int8 ONNX) are not comparable, so they must never
+    be mixed in one collection: use another collection, or re-ingest with ``--reset``.
+    """
+
+    status_code = 409
+    code = "embedder_mismatch"
 
 
 class BackendUnavailable(NewsragError):

@@ -30,6 +30,7 @@ from service.models import Chunk, Filters, Passage, indexed_text
 from service.query_analysis import QueryAnalysis, QueryAnalyzer, narrow
 from service.settings import RetrievalSettings
 from service.store import ChunkStore
+from service.vectors import SnapshotVectors, VectorCache
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class Retriever:
         self._lexical = lexical
         self._settings = settings or RetrievalSettings()
         self._analyzed: _Analyzed | None = None
+        self._vectors = VectorCache(store)
 
     @property
     def embedder(self) -> Embedder:
@@ -104,17 +106,21 @@ class Retriever:
         vector = self._embedder.embed([query])[0]
         snapshot = self._lexical.current() if self._lexical is not None and mode != "dense" else None
         lists: list[tuple[Ranked, float]] = [(self._retrieve(query, vector, snapshot, filters, mode), 1.0)]
+        vectors = self._vectors.of(snapshot) if snapshot is not None else None
         if snapshot is not None and mode == "hybrid" and self._settings.named_source_weight > 0:
+            unfiltered: NDArray[np.float64] | None = None  # BM25 of the query, computed once
             for extra in self._named_filters(self._analyzer(snapshot).analyze(query)):
                 narrowed = narrow(filters, extra)
-                if narrowed is not None:
-                    ranked = self._retrieve(query, vector, snapshot, narrowed, mode)
+                if narrowed is not None:  # scored in memory: no Chroma query per named source
+                    if unfiltered is None:
+                        unfiltered = snapshot.scores(query, Filters(), self._settings.name_variants)
+                    ranked = self._retrieve(query, vector, snapshot, narrowed, mode, vectors, unfiltered)
                     lists.append((ranked, self._settings.named_source_weight))
         ranked = fuse(lists, self._settings.rrf_k) if len(lists) > 1 else lists[0][0]
         if mode == "hybrid":  # a leg alone stays plain: it is the benchmark's baseline
             ranked = diversify(ranked, self._settings.max_per_article)
-        chosen = self._store.visible(ranked)[:top_k]  # whole articles only: see service.live_versions
-        return self._with_similarity(chosen, vector)
+        chosen = self._visible_top(ranked, top_k)  # whole articles only: see service.live_versions
+        return self._with_similarity(chosen, vector, vectors)
 
     def analyze(self, query: str) -> QueryAnalysis:
         """What the query names among the index's outlets, authors and dates."""
@@ -129,13 +135,27 @@ class Retriever:
         snapshot: LexicalSnapshot | None,
         filters: Filters,
         mode: str,
+        vectors: SnapshotVectors | None = None,
+        unfiltered: NDArray[np.float64] | None = None,
     ) -> Ranked:
-        """One ranking of candidates from the legs the mode uses, under the filters."""
+        """One ranking of candidates from the legs the mode uses, under the filters.
+
+        The dense leg comes from the in-memory vectors when given (exact, no Chroma round-trip),
+        else from a Chroma query; the lexical leg masks the query's unfiltered BM25 scores when
+        given, else scores the query afresh.
+        """
         n = self._settings.candidates
-        dense = self._store.query(vector, n, filters) if mode in ("hybrid", "dense") else []
+        dense: list[Passage] = []
+        if mode in ("hybrid", "dense"):
+            dense = vectors.nearest(vector, n, filters) if vectors else self._store.query(vector, n, filters)
         if mode == "dense" or snapshot is None:
             return [p.chunk for p in dense]
-        lexical = snapshot.scores(query, filters, self._settings.name_variants)
+        if unfiltered is None:
+            lexical = snapshot.scores(query, filters, self._settings.name_variants)
+        else:
+            mask = snapshot.mask(filters)
+            passing = mask is None or bool(mask.any())
+            lexical = (unfiltered if mask is None else np.where(mask, unfiltered, 0.0)) if passing else None
         if lexical is None:
             return []
         lexical_top = top_positions(lexical, n)
@@ -202,15 +222,34 @@ class Retriever:
             return {}
         return {cid: float(np.dot(v, vector)) for cid, v in vectors.items()}
 
-    def _with_similarity(self, chunks: Ranked, vector: NDArray[np.float32]) -> list[Passage]:
-        """Passages in the given order, each scored by its vector's cosine similarity to the query."""
-        try:
-            vectors = self._store.embeddings_for([c.id for c in chunks])
-        except Exception:  # embedded Chroma cannot read vectors another process just wrote
-            log.warning("stored vectors unreadable; re-embedding %d passages", len(chunks), exc_info=True)
-            vectors = {}
-        missing = [c for c in chunks if c.id not in vectors]
-        if missing:
-            fresh = self._embedder.embed([indexed_text(c) for c in missing])
-            vectors.update({c.id: v for c, v in zip(missing, fresh, strict=True)})
-        return [Passage(chunk=c, score=float(np.dot(vectors[c.id], vector))) for c in chunks]
+    def _visible_top(self, ranked: Ranked, top_k: int) -> Ranked:
+        """The first top_k chunks readers may see, reading pointers for a short prefix first."""
+        prefix = ranked[: top_k * 4]
+        chosen = self._store.visible(prefix)[:top_k]
+        if len(chosen) == top_k or len(prefix) == len(ranked):
+            return chosen
+        return self._store.visible(ranked)[:top_k]
+
+    def _with_similarity(
+        self, chunks: Ranked, vector: NDArray[np.float32], held: SnapshotVectors | None = None
+    ) -> list[Passage]:
+        """Passages in the given order, each scored by its vector's cosine similarity to the query.
+
+        Vectors held in memory first; the rest read from Chroma, or re-embedded when unreadable.
+        """
+        scores = held.similarities(chunks, vector) if held is not None else {}
+        unscored = [c for c in chunks if c.id not in scores]
+        if unscored:
+            try:
+                vectors = self._store.embeddings_for([c.id for c in unscored])
+            except Exception:  # embedded Chroma cannot read vectors another process just wrote
+                log.warning(
+                    "stored vectors unreadable; re-embedding %d passages", len(unscored), exc_info=True
+                )
+                vectors = {}
+            missing = [c for c in unscored if c.id not in vectors]
+            if missing:
+                fresh = self._embedder.embed([indexed_text(c) for c in missing])
+                vectors.update({c.id: v for c, v in zip(missing, fresh, strict=True)})
+            scores.update({c.id: float(np.dot(vectors[c.id], vector)) for c in unscored})
+        return [Passage(chunk=c, score=scores[c.id]) for c in chunks]

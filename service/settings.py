@@ -103,6 +103,24 @@ class Settings(BaseSettings):
         ),
     )
     embedding_batch_size: int = Field(default=32, gt=0, description="Texts per encoder batch.")
+    embedding_backend: Literal["torch", "onnx-int8"] = Field(
+        default="torch",
+        description=(
+            "Encoder runtime: torch (fp32 sentence-transformers) or onnx-int8 (the same model exported "
+            "locally to ONNX and quantized to int8 at first use, cached under data_dir/models)."
+        ),
+    )
+    embedding_threads: int = Field(
+        default=1,
+        ge=0,
+        description=(
+            "Intra-op threads of the encoder (0: the runtime's default, every core). 1 lets concurrent "
+            "queries run side by side on separate cores; a lone bulk ingest is faster with 0."
+        ),
+    )
+    embedding_cache_size: int = Field(
+        default=1024, ge=0, description="Query embeddings kept in an LRU cache (0: no cache)."
+    )
     chunk_size: int = Field(default=256, gt=32, description="Chunk size in tokens (sentence splitter).")
     chunk_overlap: int = Field(default=40, ge=0, description="Overlap between chunks in tokens.")
     top_k: int = Field(default=5, ge=1, le=50, description="Passages retrieved when a request names none.")

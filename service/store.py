@@ -21,7 +21,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from service.chroma import ResolvingCollection, build_chroma_client
-from service.errors import BackendUnavailable
+from service.embeddings import embedder_identity
+from service.errors import BackendUnavailable, EmbedderMismatch
 from service.live_versions import LIVE_SUFFIX, LiveVersions, version_of_hash
 from service.models import ArticleMeta, ArticleSummary, Chunk, Filters, Passage
 from service.settings import Settings
@@ -31,6 +32,11 @@ _VISIBLE_READS = 3  # reads of records and pointers before a partial article is 
 # Collection metadata key whose value changes on every write; derived indexes (the lexical
 # snapshot) compare it to know whether they are stale, in this process or any other.
 GENERATION_KEY = "newsrag_generation"
+# Collection metadata key naming the encoder whose vectors the collection holds (see
+# service.embeddings.embedder_identity); vectors of two encoders must never mix in one collection.
+EMBEDDER_KEY = "newsrag_embedder"
+# What an index written before the key existed holds: the only encoder there was then.
+LEGACY_EMBEDDER = "all-MiniLM-L6-v2|torch"
 
 
 def day_number(day: date | None) -> int:
@@ -100,12 +106,43 @@ def where_clause(filters: Filters) -> dict[str, Any] | None:
 class ChunkStore:
     """Chunks and their vectors in one Chroma collection."""
 
-    def __init__(self, client: Any, collection_name: str) -> None:
+    def __init__(self, client: Any, collection_name: str, embedder: str = "") -> None:
         self._client = client
         self._collection_name = collection_name
         self._collection = ResolvingCollection(client, collection_name)
         self._max_batch = int(client.get_max_batch_size())
+        self._embedder = self._claim(embedder)
         self._live = self._open_live()
+
+    def _claim(self, embedder: str) -> str:
+        """The collection's encoder identity, recorded when new; EmbedderMismatch when it differs.
+
+        An empty ``embedder`` (a tool that writes no vectors) adopts whatever the collection holds.
+        """
+        metadata = self._metadata()
+        recorded = str(metadata.get(EMBEDDER_KEY) or "")
+        if not recorded and self.count():
+            recorded = LEGACY_EMBEDDER
+        if embedder and recorded and recorded != embedder:
+            raise EmbedderMismatch(
+                f"collection {self._collection_name!r} holds vectors of {recorded!r}, but the configured "
+                f"encoder is {embedder!r}: use another collection (RAG_COLLECTION) or re-ingest with --reset"
+            )
+        identity = embedder or recorded
+        if identity and metadata.get(EMBEDDER_KEY) != identity:
+            self._embedder = identity
+            self._touch()
+        return identity
+
+    def _metadata(self) -> dict[str, Any]:
+        """The collection's metadata as Chroma holds it now."""
+        collection = self._client.get_collection(self._collection_name, embedding_function=None)
+        return dict(collection.metadata or {})
+
+    @property
+    def embedder(self) -> str:
+        """Identity of the encoder whose vectors the collection holds ("" when not recorded)."""
+        return self._embedder
 
     def _open_live(self) -> LiveVersions:
         """The live-pointer collection; created with pointers for every complete article if missing.
@@ -197,7 +234,11 @@ class ChunkStore:
 
     def _touch(self) -> None:
         """Record that the collection changed (a new generation token in its metadata)."""
-        self._collection.modify(metadata={GENERATION_KEY: uuid4().hex})
+        # modify() replaces the whole metadata: the encoder identity is written again each time.
+        metadata = {GENERATION_KEY: uuid4().hex}
+        if getattr(self, "_embedder", ""):
+            metadata[EMBEDDER_KEY] = self._embedder
+        self._collection.modify(metadata=metadata)
 
     def generation(self) -> str:
         """A token that changes whenever any process writes to the collection."""
@@ -235,14 +276,17 @@ class ChunkStore:
                 yield chunk_id, dict(metadata or {}), document or ""
 
     def embeddings_for(self, ids: Sequence[str]) -> dict[str, NDArray[np.float32]]:
-        """The stored vectors of the given chunks, by id."""
-        if not ids:
-            return {}
-        page = self._collection.get(ids=list(ids), include=["embeddings"])
-        vectors = page.get("embeddings")
-        if vectors is None:
-            return {}
-        return {cid: np.asarray(v, dtype=np.float32) for cid, v in zip(page["ids"], vectors, strict=True)}
+        """The stored vectors of the given chunks, by id (read in pages below Chroma's limit)."""
+        found: dict[str, NDArray[np.float32]] = {}
+        for start in range(0, len(ids), _PAGE):
+            page = self._collection.get(ids=list(ids[start : start + _PAGE]), include=["embeddings"])
+            vectors = page.get("embeddings")
+            if vectors is None:
+                continue
+            found.update(
+                {cid: np.asarray(v, dtype=np.float32) for cid, v in zip(page["ids"], vectors, strict=True)}
+            )
+        return found
 
     def iter_records(
         self, where: dict[str, Any] | None = None, with_documents: bool = False
@@ -377,4 +421,4 @@ class ChunkStore:
 
 def build_store(settings: Settings) -> ChunkStore:
     """The chunk store the settings describe."""
-    return ChunkStore(build_chroma_client(settings), settings.collection)
+    return ChunkStore(build_chroma_client(settings), settings.collection, embedder_identity(settings))
