@@ -8,7 +8,7 @@ each clause scored by BM25 alone, and a passage's best clause score is added wit
 One retrieval covers the whole query; when the query names outlets or dates the index knows
 ("the TechCrunch report from October 31"), one more runs per named outlet, per named date and per
 outlet-and-date pair, restricted to it, so each named source brings its best passages. All lists
-are merged by weighted reciprocal rank again, then spread across articles (at most
+are merged by their scores again (each list scaled by its best), then spread across articles (at most
 ``max_per_article`` passages of one article before every other article had its turn).
 
 A passage's ``score`` is its cosine similarity to the query (what the answering threshold reads);
@@ -36,6 +36,7 @@ from service.store import ChunkStore
 log = logging.getLogger(__name__)
 
 Ranked = list[Chunk]
+Scored = list[tuple[Chunk, float]]  # best first
 
 
 @dataclass(frozen=True)
@@ -46,17 +47,23 @@ class _Analyzed:
     analyzer: QueryAnalyzer
 
 
-def fuse(lists: Sequence[tuple[Ranked, float]], k: float) -> Ranked:
-    """Weighted reciprocal rank fusion: sum of weight / (k + rank) over the lists holding a chunk."""
-    scores: dict[str, float] = defaultdict(float)
+def fuse(lists: Sequence[tuple[Scored, float]]) -> Ranked:
+    """Weighted score fusion: sum over the lists of weight × the chunk's score / the list's best score.
+
+    Each list is scaled by its own best score, so the best passage of a retrieval restricted to
+    one named outlet counts as much as the best of the whole query. Measured on MultiHop-RAG this
+    beats reciprocal rank fusion of the same lists on every metric (ranks flatten clear wins).
+    """
+    totals: dict[str, float] = defaultdict(float)
     chunks: dict[str, Chunk] = {}
-    for ranked, weight in lists:
-        if weight <= 0:
+    for scored, weight in lists:
+        top = max((score for _, score in scored), default=0.0)
+        if weight <= 0 or top <= 0:
             continue
-        for rank, chunk in enumerate(ranked, start=1):
-            scores[chunk.id] += weight / (k + rank)
+        for chunk, score in scored:
+            totals[chunk.id] += weight * score / top
             chunks.setdefault(chunk.id, chunk)
-    order = sorted(scores, key=lambda cid: -scores[cid])
+    order = sorted(totals, key=lambda cid: -totals[cid])
     return [chunks[cid] for cid in order]
 
 
@@ -131,15 +138,16 @@ class Retriever:
         hybrid = snapshot is not None and mode == "hybrid"
         analysis = self._analyzer(snapshot).analyze(query) if hybrid and snapshot else QueryAnalysis()
         clauses = analysis.clauses if self._settings.clause_weight > 0 else []
-        ranked = self._retrieve(query, clauses, vector, snapshot, filters, mode)
-        lists: list[tuple[Ranked, float]] = [(ranked, 1.0)]
+        lists: list[tuple[Scored, float]] = [
+            (self._retrieve(query, clauses, vector, snapshot, filters, mode), 1.0)
+        ]
         if hybrid and self._settings.named_source_weight > 0:
             for extra in self._named_filters(analysis):
                 narrowed = narrow(filters, extra)
                 if narrowed is not None:
-                    ranked = self._retrieve(query, clauses, vector, snapshot, narrowed, mode)
-                    lists.append((ranked, self._settings.named_source_weight))
-        ranked = fuse(lists, self._settings.rrf_k) if len(lists) > 1 else lists[0][0]
+                    scored = self._retrieve(query, clauses, vector, snapshot, narrowed, mode)
+                    lists.append((scored, self._settings.named_source_weight))
+        ranked = fuse(lists) if len(lists) > 1 else [chunk for chunk, _ in lists[0][0]]
         if mode == "hybrid":  # a leg alone stays plain: it is the benchmark's baseline
             ranked = diversify(ranked, self._settings.max_per_article)
         chosen = self._store.visible(ranked)[:top_k]  # whole articles only: see service.live_versions
@@ -159,18 +167,18 @@ class Retriever:
         snapshot: LexicalSnapshot | None,
         filters: Filters,
         mode: str,
-    ) -> Ranked:
-        """One ranking of candidates from the legs the mode uses, under the filters."""
+    ) -> Scored:
+        """One scored ranking of candidates from the legs the mode uses, under the filters."""
         n = self._settings.candidates
         dense = self._store.query(vector, n, filters) if mode in ("hybrid", "dense") else []
         if mode == "dense" or snapshot is None:
-            return [p.chunk for p in dense]
+            return [(p.chunk, p.score) for p in dense]
         lexical = snapshot.scores(query, filters, self._settings.name_variants)
         if lexical is None:
             return []
         lexical_top = top_positions(lexical, n)
         if mode == "lexical":
-            return [snapshot.chunks[i] for i in lexical_top]
+            return [(snapshot.chunks[i], float(lexical[i])) for i in lexical_top]
         best_clause = clause_scores(snapshot, clauses, filters, self._settings.name_variants)
         return self._combine(dense, lexical, lexical_top, snapshot, best_clause)
 
@@ -181,7 +189,7 @@ class Retriever:
         lexical_top: list[int],
         snapshot: LexicalSnapshot,
         best_clause: NDArray[np.float64] | None,
-    ) -> Ranked:
+    ) -> Scored:
         """Weighted sum of the legs' scores, each scaled to [0, 1] over the candidates.
 
         Scores carry more than ranks: measured on MultiHop-RAG this beats reciprocal rank fusion,
@@ -211,8 +219,8 @@ class Retriever:
                 + weights.clause_weight * clause
             )
 
-        order = sorted(candidates, key=lambda cid: -combined(cid))
-        return [candidates[cid] for cid in order]
+        scored = [(chunk, combined(cid)) for cid, chunk in candidates.items()]
+        return sorted(scored, key=lambda item: -item[1])
 
     def _named_filters(self, analysis: QueryAnalysis) -> list[Filters]:
         """One filter per named outlet, per named date, and per outlet-and-date pair."""

@@ -62,9 +62,6 @@ class RetrievalSettings(BaseModel):
         ge=0,
         description="Weight of the best single-clause BM25 score (scaled) for multi-clause questions.",
     )
-    rrf_k: float = Field(
-        default=60.0, gt=0, description="Rank offset k of the reciprocal rank fusion of named-source lists."
-    )
     candidates: int = Field(default=100, ge=1, le=1000, description="Passages each leg proposes for fusion.")
     named_source_weight: float = Field(
         default=1.0,

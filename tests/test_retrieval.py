@@ -156,8 +156,15 @@ def test_fusion_rewards_agreement_and_diversity_spreads_articles(
 ) -> None:
     dense = retriever_for(seeded, embedder, "dense").search("Quds Force commander", 6)
     chunks = [p.chunk for p in dense]
-    fused = fuse([(chunks, 1.0), (list(reversed(chunks)), 1.0), (chunks[2:3], 1.0)], 60)
+    # Equal scores in two opposite lists: a third list holding only chunk 2 decides.
+    flat = [(c, 1.0) for c in chunks]
+    fused = fuse([(flat, 1.0), (list(reversed(flat)), 1.0), ([(chunks[2], 0.5)], 1.0)])
     assert fused[0] == chunks[2]
+    # Each list counts relative to its own best: a restricted list's best is worth the main list's best.
+    main = [(chunks[0], 10.0), (chunks[1], 9.0)]
+    named = [(chunks[3], 2.0), (chunks[1], 1.0)]
+    assert fuse([(main, 1.0), (named, 1.0)])[:3] == [chunks[1], chunks[0], chunks[3]]
+    assert fuse([(main, 1.0), (named, 0.0)]) == [chunks[0], chunks[1]]
     spread = diversify(chunks, 1)
     firsts = spread[: len({c.article.id for c in chunks})]
     assert len({c.article.id for c in firsts}) == len(firsts)
