@@ -3,6 +3,8 @@
 Only values actually present in the index are recognised, so "the Verge article" maps to the
 outlet stored as "The Verge", "The Independent" to every "The Independent - …" section, and a
 date is kept only when some article was published within a day of it (time zones shift dates).
+A multi-hop question is also cut into its clauses ("Did the TechCrunch report … and the Verge
+article …", "…, while …", "…; …"), so each part can be matched on its own.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Literal
 
 from dateutil import parser as date_parser
 
+from service.lexical import tokenize
 from service.models import Filters
 
 _SECTION = re.compile(r"\s+(?:-|\||:)\s+")
@@ -34,6 +37,18 @@ _DAY_SLACK = timedelta(days=1)
 Relation = Literal["on", "before", "after"]
 _RELATIONS: dict[str, Relation] = {"before": "before", "after": "after", "since": "after"}
 _RELATION = re.compile(r"\b(before|after|since)\s+(?:the\s+)?$", re.IGNORECASE)
+# Where one clause of a joined question ends and the next begins: "; ", ": ", ", while ",
+# "…, whereas …", "as opposed to", "compared to", "unlike", and an "and"/"or"/", with"/"than" that
+# introduces another report ("and the Verge article", "or does the other TechCrunch piece").
+_CLAUSE_BREAK = re.compile(
+    r"\s*[;:]\s+"
+    r"|,?\s+(?:while|whereas|as\s+opposed\s+to|compared\s+(?:to|with)|in\s+contrast\s+to|unlike)\s+"
+    r"|,\s+(?:and|or|but|with)\s+"
+    r"|\s+(?:and|or)\s+(?=(?:does|do|did|is|was|has|the|a|an|another|that|this|its)\b)"
+    r"|\s+than\s+(?=(?:the|a|an|another|that)\s)",
+    re.IGNORECASE,
+)
+_MIN_CLAUSE_TOKENS = 3
 
 
 @dataclass(frozen=True)
@@ -67,6 +82,7 @@ class QueryAnalysis:
     outlets: list[NamedOutlet] = field(default_factory=list)
     authors: list[str] = field(default_factory=list)
     dates: list[NamedDate] = field(default_factory=list)
+    clauses: list[str] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -121,7 +137,7 @@ class QueryAnalyzer:
                 if all(o.sources != sources for o in outlets):
                     outlets.append(NamedOutlet(match.group(0), sources))
         authors = [author for pattern, author in self._authors if pattern.search(query)]
-        return QueryAnalysis(outlets, authors, self._known_dates(query))
+        return QueryAnalysis(outlets, authors, self._known_dates(query), split_clauses(query))
 
     def _known_dates(self, query: str) -> list[NamedDate]:
         """Explicit calendar dates in the query, kept when some indexed article matches them."""
@@ -146,6 +162,32 @@ class QueryAnalyzer:
             and (wanted.published_before is None or d <= wanted.published_before)
             for d in self._days
         )
+
+
+def split_clauses(query: str) -> list[str]:
+    """The clauses a joined multi-hop question is made of; [] when it is one clause.
+
+    A piece with fewer than three content words (after stop words) is kept with the one before
+    it (or after it, at the start), so "… and the Verge" does not become a clause of its own.
+    """
+    pieces = [p.strip(" ,?.!\"'") for p in _CLAUSE_BREAK.split(query)]
+    clauses: list[str] = []
+    pending = ""
+    for piece in pieces:
+        if not piece:
+            continue
+        text = f"{pending} {piece}".strip()
+        if len(tokenize(text)) < _MIN_CLAUSE_TOKENS:
+            pending = text
+            continue
+        clauses.append(text)
+        pending = ""
+    if pending:
+        if clauses:
+            clauses[-1] = f"{clauses[-1]} {pending}"
+        else:
+            return []
+    return clauses if len(clauses) > 1 else []
 
 
 def narrow(base: Filters, extra: Filters) -> Filters | None:

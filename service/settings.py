@@ -52,13 +52,15 @@ class RetrievalSettings(BaseModel):
         default="hybrid", description="hybrid (dense + BM25, fused), or one leg alone (for benchmarks)."
     )
     dense_weight: float = Field(
-        default=0.35, ge=0, description="Weight of the dense leg's scaled score in the hybrid score."
+        default=0.2, ge=0, description="Weight of the dense leg's scaled score in the hybrid score."
     )
     lexical_weight: float = Field(
-        default=0.65, ge=0, description="Weight of the BM25 leg's scaled score in the hybrid score."
+        default=0.8, ge=0, description="Weight of the BM25 leg's scaled score in the hybrid score."
     )
-    rrf_k: float = Field(
-        default=60.0, gt=0, description="Rank offset k of the reciprocal rank fusion of named-source lists."
+    clause_weight: float = Field(
+        default=0.8,
+        ge=0,
+        description="Weight of the best single-clause BM25 score (scaled) for multi-clause questions.",
     )
     candidates: int = Field(default=100, ge=1, le=1000, description="Passages each leg proposes for fusion.")
     named_source_weight: float = Field(

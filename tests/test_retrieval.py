@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pytest
 
 from service.embeddings import SentenceTransformerEmbedder
 from service.lexical import build_lexical_index
 from service.models import Filters
 from service.name_variants import NameVariants
-from service.query_analysis import NamedDate, QueryAnalyzer
-from service.retrieval import Retriever, diversify, fuse
+from service.query_analysis import NamedDate, QueryAnalyzer, split_clauses
+from service.retrieval import Retriever, clause_scores, diversify, fuse
 from service.settings import RetrievalMode, Settings
 from service.store import ChunkStore
 
 GHAANI = "What did Ghaani tell Iraqi leaders about Israeli strikes?"
+JOINED = (
+    "Did the report on Patriot missile batteries to protect coalition forces in Iraq, "
+    "while the Shafaq News source described the fallout from US airstrikes on Yemen's Houthis?"
+)
 
 
 def retriever_for(
@@ -151,9 +156,40 @@ def test_fusion_rewards_agreement_and_diversity_spreads_articles(
 ) -> None:
     dense = retriever_for(seeded, embedder, "dense").search("Quds Force commander", 6)
     chunks = [p.chunk for p in dense]
-    fused = fuse([(chunks, 1.0), (list(reversed(chunks)), 1.0), (chunks[2:3], 1.0)], 60)
+    # Equal scores in two opposite lists: a third list holding only chunk 2 decides.
+    flat = [(c, 1.0) for c in chunks]
+    fused = fuse([(flat, 1.0), (list(reversed(flat)), 1.0), ([(chunks[2], 0.5)], 1.0)])
     assert fused[0] == chunks[2]
+    # Each list counts relative to its own best: a restricted list's best is worth the main list's best.
+    main = [(chunks[0], 10.0), (chunks[1], 9.0)]
+    named = [(chunks[3], 2.0), (chunks[1], 1.0)]
+    assert fuse([(main, 1.0), (named, 1.0)])[:3] == [chunks[1], chunks[0], chunks[3]]
+    assert fuse([(main, 1.0), (named, 0.0)]) == [chunks[0], chunks[1]]
     spread = diversify(chunks, 1)
     firsts = spread[: len({c.article.id for c in chunks})]
     assert len({c.article.id for c in firsts}) == len(firsts)
     assert sorted(c.id for c in spread) == sorted(c.id for c in chunks)
+
+
+def test_each_clause_of_a_joined_question_brings_its_best_passage(
+    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
+) -> None:
+    settings, store = seeded
+    snapshot = build_lexical_index(settings, store).current()
+    clauses = split_clauses(JOINED)
+    assert len(clauses) == 2
+    best = clause_scores(snapshot, clauses, Filters())
+    assert best is not None and float(best.max()) == 1.0
+    # Each clause's own best passage scores 1: the clause about missiles finds seed 003,
+    # the one about the Houthi strikes finds seed 001.
+    tops = {
+        snapshot.chunks[int(np.argmax(snapshot.scores(c, Filters())))].article.origin[:3] for c in clauses
+    }
+    assert tops == {"003", "001"}
+    for clause in clauses:
+        position = int(np.argmax(snapshot.scores(clause, Filters())))
+        assert best[position] == 1.0
+    assert clause_scores(snapshot, clauses[:1], Filters()) is None  # one clause: nothing to add
+    assert clause_scores(snapshot, clauses, Filters(sources=("The National",))) is not None
+    hybrid = seed_numbers(retriever_for(seeded, embedder), JOINED, 3)
+    assert {"003", "001"} <= set(hybrid)

@@ -1,0 +1,51 @@
+"""Clauses of joined multi-hop questions (service.query_analysis.split_clauses)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from service.query_analysis import QueryAnalyzer, split_clauses
+
+
+def test_joined_questions_are_cut_at_their_connectives() -> None:
+    assert split_clauses(
+        "Does the Sportskeeda article consider Malik Willis the most gifted quarterback, "
+        "while The New York Times article focuses on the 49ers' use of a draft pick on a kicker?"
+    ) == [
+        "Does the Sportskeeda article consider Malik Willis the most gifted quarterback",
+        "The New York Times article focuses on the 49ers' use of a draft pick on a kicker",
+    ]
+    assert split_clauses(
+        "Did the TechCrunch report on Google's search deals and the Verge article on app stores agree?"
+    ) == ["Did the TechCrunch report on Google's search deals", "the Verge article on app stores agree"]
+    assert split_clauses("Fortune covered the FTX trial; Wired covered the Google antitrust case.") == [
+        "Fortune covered the FTX trial",
+        "Wired covered the Google antitrust case",
+    ]
+    assert split_clauses(
+        "Which company is named in both reports: the one on search payments or the one on ad revenue?"
+    ) == ["Which company is named in both reports", "the one on search payments", "the one on ad revenue"]
+
+
+def test_short_pieces_stay_with_a_neighbour_and_one_clause_is_no_split() -> None:
+    # "Did 'Eos" has too few words to be a clause: it stays with what follows; "Wired did not"
+    # joins the clause before it, leaving a single clause, which is no split at all.
+    assert split_clauses(
+        "Did 'Eos: Earth And Space Science News' report on income gaps, while Wired reported rents?"
+    ) == [
+        "Did 'Eos Earth And Space Science News' report on income gaps",
+        "Wired reported rents",
+    ]
+    assert split_clauses("Did Eos report on income gaps, while Wired did not?") == []
+    assert split_clauses("Who took over the Quds Force after Soleimani was killed?") == []
+    assert split_clauses("Tom and Jerry") == []
+    assert split_clauses("") == []
+
+
+def test_analysis_carries_the_clauses() -> None:
+    analyzer = QueryAnalyzer(["TechCrunch", "The Verge"], [], [date(2023, 10, 5)])
+    found = analyzer.analyze(
+        "Does TechCrunch report layoffs at Google, while The Verge reports hiring at Apple?"
+    )
+    assert found.clauses == ["Does TechCrunch report layoffs at Google", "The Verge reports hiring at Apple"]
+    assert analyzer.analyze("What did TechCrunch report?").clauses == []
