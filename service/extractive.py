@@ -1,7 +1,14 @@
 """The extractive generator: answers with the retrieved sentences that best answer the question.
 
-It picks sentences by similarity to the question with maximal marginal relevance (MMR) so the
-answer does not repeat itself, cites each with its passage, and says so when nothing is relevant.
+When the question names outlets ("the TechCrunch article and the Verge report"), each named outlet
+first gets its best sentence, so the answer speaks for every source asked about; the rest is
+filled by maximal marginal relevance (MMR), so the answer does not repeat itself. A sentence
+scoring more than ``margin`` below the best one is not added, nor one with fewer than three content
+words. Each sentence is cited with its passage; with nothing relevant the answer says so.
+
+Only the sentences that can matter are embedded: candidates are ranked by the question words they
+share and capped, and are embedded with the question in one call through an LRU cache
+(service/embedding_cache.py), since the same passages come back across questions.
 """
 
 from __future__ import annotations
@@ -12,14 +19,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from service.embedding_cache import EmbeddingCache
 from service.embeddings import Embedder
 from service.generation import INSUFFICIENT_ANSWER, Draft
+from service.keyterms import content_words, key_terms, stem
 from service.models import Passage
+from service.query_analysis import outlet_names
 from service.sentences import split_sentences
 
 _MIN_WORDS = 5
+_MIN_CONTENT_WORDS = 3
 _MMR_LAMBDA = 0.7
 _NEAR_DUPLICATE = 0.92
+_PER_OUTLET_CANDIDATES = 4
 _ENDING = re.compile(r"[.!?]+['\"’”)]*$")
 
 
@@ -28,6 +40,7 @@ class _Candidate:
     passage_number: int  # 1-based, as cited
     position: int  # order within the passage
     text: str
+    overlap: float = 0.0  # question words the sentence shares, names and numbers counting double
 
 
 def cite(sentence: str, number: int) -> str:
@@ -38,45 +51,110 @@ def cite(sentence: str, number: int) -> str:
     return f"{sentence[: match.start()]} [{number}]{match.group(0)}"
 
 
+def named_outlet_groups(question: str, passages: Sequence[Passage]) -> list[list[int]]:
+    """Passage numbers per outlet the question names (written capitalised), in the question's order."""
+    found: dict[int, set[str]] = {}
+    for source in dict.fromkeys(p.chunk.article.source for p in passages if p.chunk.article.source):
+        for name in outlet_names(source):
+            if len(name) < 3:
+                continue
+            pattern = re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, name.split())) + r"(?!\w)", re.I)
+            match = next((m for m in pattern.finditer(question) if m.group(0)[:1].isupper()), None)
+            if match:
+                found.setdefault(match.start(), set()).add(source)
+    groups: list[list[int]] = []
+    for start in sorted(found):
+        numbers = [n for n, p in enumerate(passages, start=1) if p.chunk.article.source in found[start]]
+        if numbers and numbers not in groups:
+            groups.append(numbers)
+    return groups
+
+
+def _overlap(sentence: str, wanted: set[str], key: set[str]) -> float:
+    words = content_words(sentence)
+    return float(sum(2 if w in key else 1 for w in words & wanted))
+
+
 class ExtractiveGenerator:
     """A grounded generator that needs no LLM: every answer sentence is a retrieved sentence."""
 
     name = "extractive"
 
-    def __init__(self, embedder: Embedder, max_sentences: int = 4, min_similarity: float = 0.35) -> None:
-        self._embedder = embedder
+    def __init__(
+        self,
+        embedder: Embedder,
+        max_sentences: int = 4,
+        min_similarity: float = 0.35,
+        *,
+        margin: float = 0.2,
+        max_candidates: int = 24,
+    ) -> None:
+        self._embedder = embedder if isinstance(embedder, EmbeddingCache) else EmbeddingCache(embedder)
         self._max_sentences = max_sentences
         self._min_similarity = min_similarity
+        self._margin = margin
+        self._max_candidates = max_candidates
 
-    def select(self, question: str, passages: Sequence[Passage]) -> list[_Candidate]:
-        """The sentences that answer the question, best first (empty when none is relevant)."""
-        candidates = [
-            _Candidate(number, position, sentence)
+    def candidates(self, question: str, passages: Sequence[Passage]) -> list[_Candidate]:
+        """The sentences worth embedding: most question words first, capped (each named outlet keeps some)."""
+        wanted = content_words(question)
+        key = {stem(t) for t in key_terms(question).all}
+        every = [
+            _Candidate(number, position, sentence, _overlap(sentence, wanted, key))
             for number, passage in enumerate(passages, start=1)
             for position, sentence in enumerate(split_sentences(passage.chunk.text))
-            if len(sentence.split()) >= _MIN_WORDS
+            if len(sentence.split()) >= _MIN_WORDS and len(content_words(sentence)) >= _MIN_CONTENT_WORDS
         ]
+        if len(every) <= self._max_candidates:
+            return every
+        ranked = sorted(every, key=lambda c: (-c.overlap, c.passage_number, c.position))
+        kept = ranked[: self._max_candidates]
+        for group in named_outlet_groups(question, passages):
+            own = [c for c in ranked if c.passage_number in group][:_PER_OUTLET_CANDIDATES]
+            kept += [c for c in own if c not in kept]
+        return kept
+
+    def select(self, question: str, passages: Sequence[Passage]) -> list[_Candidate]:
+        """The sentences that answer the question, named outlets first (empty when none is relevant)."""
+        candidates = self.candidates(question, passages)
         if not candidates:
             return []
         vectors = self._embedder.embed([question] + [c.text for c in candidates])
         query, sentences = vectors[0], vectors[1:]
         relevance = sentences @ query
+        floor = max(self._min_similarity, float(relevance.max()) - self._margin)
         chosen: list[int] = []
-        for _ in range(min(self._max_sentences, len(candidates))):
+
+        def redundancy(i: int) -> float:
+            return max((float(sentences[i] @ sentences[j]) for j in chosen), default=0.0)
+
+        for group in named_outlet_groups(question, passages):
+            if len(chosen) >= self._max_sentences:
+                break
+            own = [
+                i
+                for i, c in enumerate(candidates)
+                if c.passage_number in group
+                and i not in chosen
+                and relevance[i] >= self._min_similarity
+                and redundancy(i) < _NEAR_DUPLICATE
+            ]
+            if own:
+                chosen.append(max(own, key=lambda i: float(relevance[i])))
+        while len(chosen) < min(self._max_sentences, len(candidates)):
             best, best_value = -1, -np.inf
             for i, rel in enumerate(relevance):
-                if i in chosen or rel < self._min_similarity:
+                if i in chosen or rel < floor:
                     continue
-                redundancy = max((float(sentences[i] @ sentences[j]) for j in chosen), default=0.0)
-                if redundancy >= _NEAR_DUPLICATE:
+                similar = redundancy(i)
+                if similar >= _NEAR_DUPLICATE:
                     continue
-                value = _MMR_LAMBDA * float(rel) - (1 - _MMR_LAMBDA) * redundancy
+                value = _MMR_LAMBDA * float(rel) - (1 - _MMR_LAMBDA) * similar
                 if value > best_value:
                     best, best_value = i, value
             if best < 0:
                 break
             chosen.append(best)
-        # Most relevant first: the sentence that answers best opens the answer.
         return [candidates[i] for i in chosen]
 
     def generate(self, question: str, passages: Sequence[Passage]) -> Draft:
