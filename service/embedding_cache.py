@@ -43,6 +43,8 @@ class EmbeddingCache:
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Unit vectors for the texts, in order; unseen texts are encoded in one batch."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
         found: dict[str, NDArray[np.float32]] = {}
         with self._lock:
             for text in texts:
@@ -62,6 +64,4 @@ class EmbeddingCache:
                         self._vectors.move_to_end(text)
                 while len(self._vectors) > self._size:
                     self._vectors.popitem(last=False)
-        if not texts:
-            return self._embedder.embed([])
         return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
