@@ -222,6 +222,7 @@ class AnswerService:
         candidate_factor: int = 3,
         evidence_passages: int = 0,
         article_share: float = 0.9,
+        focus_pool: bool = True,
     ) -> None:
         self._retriever = retriever
         self._generator = generator
@@ -233,6 +234,7 @@ class AnswerService:
         self._candidate_factor = candidate_factor
         self._evidence_passages = evidence_passages if evidence else 0
         self._article_share = article_share
+        self._focus_pool = focus_pool
 
     @property
     def generator(self) -> Generator:
@@ -277,6 +279,10 @@ class AnswerService:
         if intent.newest_first:
             relevant.sort(key=lambda p: p.chunk.article.published or date.min, reverse=True)
             relevant = relevant[:top_k]
+        elif self._focus_pool:
+            # Named outlets' main articles are looked for among all relevant passages of the pool.
+            focused = self._focused(question, [p for p in pool if p.score >= self._min_relevance], top_k)
+            relevant = relevant if focused is None else focused
         else:
             relevant = self.focus(question, relevant)
         return relevant, pool
@@ -290,7 +296,11 @@ class AnswerService:
         outlets and the articles of outlets not named are dropped. Without a named outlet among the
         passages' outlets, the passages are returned as they are.
         """
-        limit = len(passages) if limit is None else limit
+        focused = self._focused(question, passages, len(passages) if limit is None else limit)
+        return list(passages)[:limit] if focused is None else focused
+
+    def _focused(self, question: str, passages: Sequence[Passage], limit: int) -> list[Passage] | None:
+        """The named outlets' main articles' passages, or None when no named outlet has a passage."""
         outlets = self._retriever.analyze(question).outlets
         groups: list[list[Passage]] = []
         for outlet in outlets:
@@ -299,9 +309,7 @@ class AnswerService:
             group = [p for p in own if p.chunk.article.id in keep]
             if group:
                 groups.append(group)
-        if not groups:
-            return list(passages)[:limit]
-        return _interleave(groups, limit)
+        return _interleave(groups, limit) if groups else None
 
     def relevant_passages(
         self, question: str, top_k: int, filters: Filters | None, as_of: date | None = None
