@@ -48,8 +48,10 @@ def build_parts(
     embedder = embedder or build_embedder(settings)
     store = store or build_store(settings)
     lexical = build_lexical_index(settings, store)
-    retriever = Retriever(store, embedder, lexical, settings.retrieval)
-    sentences = EmbeddingCache(embedder, settings.sentence_cache_size)  # shared by answers and checks
+    # One LRU of embeddings for queries, answer sentences and citation checks: the question embedded
+    # by retrieval is reused by the extractive answer, and passages seen before are not re-embedded.
+    sentences = EmbeddingCache(embedder, settings.sentence_cache_size)
+    retriever = Retriever(store, sentences, lexical, settings.retrieval)
     fallback = build_extractive(settings, sentences)
     generator = generator or build_generator(settings, sentences)
     catalog = Catalog(store)
