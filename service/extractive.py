@@ -14,15 +14,16 @@ share and capped, and are embedded with the question in one call through an LRU 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from service.embedding_cache import EmbeddingCache
 from service.embeddings import Embedder
 from service.generation import INSUFFICIENT_ANSWER, Draft
-from service.keyterms import content_words, key_terms, stem
+from service.keyterms import content_words, weighted_recall
 from service.models import Passage
 from service.query_analysis import outlet_names
 from service.sentences import split_sentences
@@ -32,6 +33,8 @@ _MIN_CONTENT_WORDS = 3
 _MMR_LAMBDA = 0.7
 _NEAR_DUPLICATE = 0.92
 _PER_OUTLET_CANDIDATES = 4
+_LEXICAL_WEIGHT = 0.5
+_LEXICAL_DUPLICATE = 0.6  # word overlap (Jaccard) from which two sentences say the same thing
 _ENDING = re.compile(r"[.!?]+['\"’”)]*$")
 
 
@@ -40,7 +43,7 @@ class _Candidate:
     passage_number: int  # 1-based, as cited
     position: int  # order within the passage
     text: str
-    overlap: float = 0.0  # question words the sentence shares, names and numbers counting double
+    overlap: float = 0.0  # share of the question's content words it holds, names and numbers counting double
 
 
 def cite(sentence: str, number: int) -> str:
@@ -70,11 +73,6 @@ def named_outlet_groups(question: str, passages: Sequence[Passage]) -> list[list
     return groups
 
 
-def _overlap(sentence: str, wanted: set[str], key: set[str]) -> float:
-    words = content_words(sentence)
-    return float(sum(2 if w in key else 1 for w in words & wanted))
-
-
 class ExtractiveGenerator:
     """A grounded generator that needs no LLM: every answer sentence is a retrieved sentence."""
 
@@ -96,16 +94,18 @@ class ExtractiveGenerator:
         self._max_candidates = max_candidates
 
     def candidates(self, question: str, passages: Sequence[Passage]) -> list[_Candidate]:
-        """The sentences worth embedding: most question words first, capped (each named outlet keeps some)."""
-        wanted = content_words(question)
-        key = {stem(t) for t in key_terms(question).all}
+        """The sentences worth scoring: most of the question covered first, capped when they are embedded.
+
+        Each named outlet keeps a few of its own past the cap.
+        """
         every = [
-            _Candidate(number, position, sentence, _overlap(sentence, wanted, key))
+            _Candidate(number, position, sentence, weighted_recall(question, words))
             for number, passage in enumerate(passages, start=1)
             for position, sentence in enumerate(split_sentences(passage.chunk.text))
-            if len(sentence.split()) >= _MIN_WORDS and len(content_words(sentence)) >= _MIN_CONTENT_WORDS
+            if len(sentence.split()) >= _MIN_WORDS
+            and len(words := content_words(sentence)) >= _MIN_CONTENT_WORDS
         ]
-        if len(every) <= self._max_candidates:
+        if not self._max_candidates or len(every) <= self._max_candidates:
             return every
         ranked = sorted(every, key=lambda c: (-c.overlap, c.passage_number, c.position))
         kept = ranked[: self._max_candidates]
@@ -114,19 +114,50 @@ class ExtractiveGenerator:
             kept += [c for c in own if c not in kept]
         return kept
 
+    def _scores(
+        self, question: str, passages: Sequence[Passage], candidates: Sequence[_Candidate]
+    ) -> tuple[NDArray[np.float64], Callable[[int, int], float], float, float]:
+        """Relevance per candidate, similarity of two, the similarity of near-duplicates, the least relevance.
+
+        Embedded: cosine similarities, from ``min_similarity``. Lexical (no candidates embedded): the
+        question's share the sentence covers averaged with its passage's similarity to the question
+        (its passage passed the relevance threshold already), from one question word; word overlap.
+        """
+        if self._max_candidates:
+            vectors = self._embedder.embed([question] + [c.text for c in candidates])
+            query, sentences = vectors[0], vectors[1:]
+            return (
+                (sentences @ query).astype(np.float64),
+                lambda i, j: float(sentences[i] @ sentences[j]),
+                _NEAR_DUPLICATE,
+                self._min_similarity,
+            )
+        relevance = np.array(
+            [
+                _LEXICAL_WEIGHT * c.overlap + (1 - _LEXICAL_WEIGHT) * passages[c.passage_number - 1].score
+                if c.overlap > 0
+                else 0.0
+                for c in candidates
+            ]
+        )
+        words = [content_words(c.text) for c in candidates]
+
+        def jaccard(i: int, j: int) -> float:
+            return len(words[i] & words[j]) / (len(words[i] | words[j]) or 1)
+
+        return relevance, jaccard, _LEXICAL_DUPLICATE, 1e-9
+
     def select(self, question: str, passages: Sequence[Passage]) -> list[_Candidate]:
         """The sentences that answer the question, named outlets first (empty when none is relevant)."""
         candidates = self.candidates(question, passages)
         if not candidates:
             return []
-        vectors = self._embedder.embed([question] + [c.text for c in candidates])
-        query, sentences = vectors[0], vectors[1:]
-        relevance = sentences @ query
-        floor = max(self._min_similarity, float(relevance.max()) - self._margin)
+        relevance, similarity, duplicate, least = self._scores(question, passages, candidates)
+        floor = max(least, float(relevance.max()) - self._margin)
         chosen: list[int] = []
 
         def redundancy(i: int) -> float:
-            return max((float(sentences[i] @ sentences[j]) for j in chosen), default=0.0)
+            return max((similarity(i, j) for j in chosen), default=0.0)
 
         for group in named_outlet_groups(question, passages):
             if len(chosen) >= self._max_sentences:
@@ -136,8 +167,8 @@ class ExtractiveGenerator:
                 for i, c in enumerate(candidates)
                 if c.passage_number in group
                 and i not in chosen
-                and relevance[i] >= self._min_similarity
-                and redundancy(i) < _NEAR_DUPLICATE
+                and relevance[i] >= least
+                and redundancy(i) < duplicate
             ]
             if own:
                 chosen.append(max(own, key=lambda i: float(relevance[i])))
@@ -147,7 +178,7 @@ class ExtractiveGenerator:
                 if i in chosen or rel < floor:
                     continue
                 similar = redundancy(i)
-                if similar >= _NEAR_DUPLICATE:
+                if similar >= duplicate:
                     continue
                 value = _MMR_LAMBDA * float(rel) - (1 - _MMR_LAMBDA) * similar
                 if value > best_value:

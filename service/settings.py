@@ -153,11 +153,12 @@ class Settings(BaseSettings):
     )
     answer_candidates: int = Field(
         default=24,
-        ge=1,
+        ge=0,
         le=500,
         description=(
-            "Sentences the extractive generator embeds at most per answer, those sharing most words "
-            "with the question (named outlets keep a few each)."
+            "Sentences the extractive generator embeds at most per answer, those covering most of the "
+            "question (named outlets keep a few each); 0 embeds none and ranks sentences by the question "
+            "words they hold and their passage's similarity."
         ),
     )
     article_share: float = Field(

@@ -99,6 +99,18 @@ def test_the_extractive_answer_speaks_for_every_named_outlet_first(
     assert first_two == {"The National", "Shafaq News"}
 
 
+def test_without_embedding_the_answer_still_speaks_for_every_named_outlet_first(
+    embedder: SentenceTransformerEmbedder, pool: list[Passage]
+) -> None:
+    generator = ExtractiveGenerator(
+        embedder, max_sentences=3, min_similarity=0.0, margin=2.0, max_candidates=0
+    )
+    picked = generator.select(TWO_OUTLETS, pool)
+    first_two = {pool[c.passage_number - 1].chunk.article.source for c in picked[:2]}
+    assert first_two == {"The National", "Shafaq News"} and len(picked) == 3
+    assert len({c.text for c in picked}) == 3
+
+
 def test_sentences_far_below_the_best_are_not_added(
     embedder: SentenceTransformerEmbedder, pool: list[Passage]
 ) -> None:
