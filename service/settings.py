@@ -152,7 +152,7 @@ class Settings(BaseSettings):
         description="The extractive answer adds no sentence scoring more than this below its best sentence.",
     )
     answer_candidates: int = Field(
-        default=24,
+        default=0,
         ge=0,
         le=500,
         description=(

@@ -93,7 +93,9 @@ def test_named_outlets_are_found_among_the_passages_sources(pool: list[Passage])
 def test_the_extractive_answer_speaks_for_every_named_outlet_first(
     embedder: SentenceTransformerEmbedder, pool: list[Passage]
 ) -> None:
-    generator = ExtractiveGenerator(embedder, max_sentences=3, min_similarity=0.0, margin=2.0)
+    generator = ExtractiveGenerator(
+        embedder, max_sentences=3, min_similarity=0.0, margin=2.0, max_candidates=24
+    )
     picked = generator.select(TWO_OUTLETS, pool)
     first_two = {pool[c.passage_number - 1].chunk.article.source for c in picked[:2]}
     assert first_two == {"The National", "Shafaq News"}
@@ -115,7 +117,9 @@ def test_sentences_far_below_the_best_are_not_added(
     embedder: SentenceTransformerEmbedder, pool: list[Passage]
 ) -> None:
     def select(margin: float) -> list[object]:
-        generator = ExtractiveGenerator(embedder, max_sentences=4, min_similarity=0.0, margin=margin)
+        generator = ExtractiveGenerator(
+            embedder, max_sentences=4, min_similarity=0.0, margin=margin, max_candidates=24
+        )
         return list(generator.select(QAANI, pool))
 
     wide, narrow = select(2.0), select(0.0)
