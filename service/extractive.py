@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,7 +27,7 @@ from numpy.typing import NDArray
 from service.embedding_cache import EmbeddingCache
 from service.embeddings import Embedder
 from service.generation import INSUFFICIENT_ANSWER, Draft
-from service.keyterms import content_words, weighted_recall
+from service.keyterms import content_words, key_terms, stem
 from service.models import Passage
 from service.query_analysis import outlet_names
 from service.sentences import split_sentences
@@ -47,6 +48,7 @@ class _Candidate:
     position: int  # order within the passage
     text: str
     overlap: float = 0.0  # share of the question's content words it holds, names and numbers counting double
+    words: frozenset[str] = frozenset()  # its content words (stems)
 
 
 def cite(sentence: str, number: int) -> str:
@@ -55,6 +57,18 @@ def cite(sentence: str, number: int) -> str:
     if not match:
         return f"{sentence} [{number}]"
     return f"{sentence[: match.start()]} [{number}]{match.group(0)}"
+
+
+@lru_cache(maxsize=4096)
+def _sentences(text: str) -> tuple[str, ...]:
+    """A passage's sentences, remembered: the same passages come back across questions."""
+    return tuple(split_sentences(text))
+
+
+@lru_cache(maxsize=65536)
+def _content_words(sentence: str) -> frozenset[str]:
+    """A sentence's content words, remembered."""
+    return frozenset(content_words(sentence))
 
 
 def named_outlet_groups(question: str, passages: Sequence[Passage]) -> list[list[int]]:
@@ -101,12 +115,21 @@ class ExtractiveGenerator:
 
         Each named outlet keeps a few of its own past the cap.
         """
+        asked = content_words(question)
+        key = {stem(t) for t in key_terms(question).all}
+        weights = {w: 2 if w in key else 1 for w in asked}
+        total = sum(weights.values())
+
+        def covered(words: frozenset[str]) -> float:
+            """Share of the question's content words held (as keyterms.weighted_recall, computed once)."""
+            return sum(weights[w] for w in asked & words) / total if total else 1.0
+
         every = [
-            _Candidate(number, position, sentence, weighted_recall(question, words))
+            _Candidate(number, position, sentence, covered(words), words)
             for number, passage in enumerate(passages, start=1)
-            for position, sentence in enumerate(split_sentences(passage.chunk.text))
+            for position, sentence in enumerate(_sentences(passage.chunk.text))
             if len(sentence.split()) >= _MIN_WORDS
-            and len(words := content_words(sentence)) >= _MIN_CONTENT_WORDS
+            and len(words := _content_words(sentence)) >= _MIN_CONTENT_WORDS
         ]
         if not self._max_candidates or len(every) <= self._max_candidates:
             return every
@@ -143,7 +166,7 @@ class ExtractiveGenerator:
                 for c in candidates
             ]
         )
-        words = [content_words(c.text) for c in candidates]
+        words = [c.words for c in candidates]
 
         def jaccard(i: int, j: int) -> float:
             return len(words[i] & words[j]) / (len(words[i] | words[j]) or 1)
