@@ -181,6 +181,31 @@ class Prepared:
     refusal: Answer | None
 
 
+def main_articles(passages: Sequence[Passage], share: float) -> set[str]:
+    """The articles holding the most relevance (sum of passage scores) among the passages.
+
+    An article is kept when its relevance is at least ``share`` of the best article's.
+    """
+    relevance: dict[str, float] = {}
+    for passage in passages:
+        article = passage.chunk.article.id
+        relevance[article] = relevance.get(article, 0.0) + max(passage.score, 0.0)
+    if not relevance:
+        return set()
+    best = max(relevance.values())
+    return {article for article, value in relevance.items() if value >= share * best}
+
+
+def _interleave(groups: Sequence[Sequence[Passage]], limit: int) -> list[Passage]:
+    """Passages taken in turn from each group (best first), without repeats, up to limit."""
+    chosen: dict[str, Passage] = {}
+    for rank in range(max((len(g) for g in groups), default=0)):
+        for group in groups:
+            if rank < len(group) and len(chosen) < limit:
+                chosen.setdefault(group[rank].chunk.id, group[rank])
+    return list(chosen.values())
+
+
 class AnswerService:
     """Answers questions from the index with a generator, falling back to extractive, verifying citations."""
 
@@ -196,6 +221,8 @@ class AnswerService:
         reference_date: Callable[[], date | None] | None = None,
         candidate_factor: int = 3,
         evidence_passages: int = 0,
+        article_share: float = 0.9,
+        focus_pool: bool = True,
     ) -> None:
         self._retriever = retriever
         self._generator = generator
@@ -206,6 +233,8 @@ class AnswerService:
         self._reference_date = reference_date or (lambda: None)
         self._candidate_factor = candidate_factor
         self._evidence_passages = evidence_passages if evidence else 0
+        self._article_share = article_share
+        self._focus_pool = focus_pool
 
     @property
     def generator(self) -> Generator:
@@ -235,7 +264,8 @@ class AnswerService:
         """The passages to answer from, and the larger pool searched for evidence, best first.
 
         Both respect the filters and the question's time frame. "latest"-style questions look at
-        more candidates and answer from the newest relevant ones.
+        more candidates and answer from the newest relevant ones. When the question names outlets,
+        the passages are those of each named outlet's main article (see ``focus``).
         """
         intent = self.time_intent(question, as_of)
         if intent.restricts:
@@ -249,7 +279,37 @@ class AnswerService:
         if intent.newest_first:
             relevant.sort(key=lambda p: p.chunk.article.published or date.min, reverse=True)
             relevant = relevant[:top_k]
+        elif self._focus_pool:
+            # Named outlets' main articles are looked for among all relevant passages of the pool.
+            focused = self._focused(question, [p for p in pool if p.score >= self._min_relevance], top_k)
+            relevant = relevant if focused is None else focused
+        else:
+            relevant = self.focus(question, relevant)
         return relevant, pool
+
+    def focus(self, question: str, passages: Sequence[Passage], limit: int | None = None) -> list[Passage]:
+        """The passages of the articles the question's named outlets are about; others unchanged.
+
+        For each outlet the question names, its main article is the one holding the most relevance
+        among that outlet's passages (with any article within ``article_share`` of it); only those
+        articles' passages are kept, taken in turn per outlet, and off-topic articles of the named
+        outlets and the articles of outlets not named are dropped. Without a named outlet among the
+        passages' outlets, the passages are returned as they are.
+        """
+        focused = self._focused(question, passages, len(passages) if limit is None else limit)
+        return list(passages)[:limit] if focused is None else focused
+
+    def _focused(self, question: str, passages: Sequence[Passage], limit: int) -> list[Passage] | None:
+        """The named outlets' main articles' passages, or None when no named outlet has a passage."""
+        outlets = self._retriever.analyze(question).outlets
+        groups: list[list[Passage]] = []
+        for outlet in outlets:
+            own = [p for p in passages if p.chunk.article.source in outlet.sources]
+            keep = main_articles(own, self._article_share)
+            group = [p for p in own if p.chunk.article.id in keep]
+            if group:
+                groups.append(group)
+        return _interleave(groups, limit) if groups else None
 
     def relevant_passages(
         self, question: str, top_k: int, filters: Filters | None, as_of: date | None = None
@@ -261,23 +321,31 @@ class AnswerService:
         """Whether the passages hold evidence for an answer (None when no check is configured)."""
         return self._evidence.assess(question, passages) if self._evidence else None
 
-    def prepare(
-        self, question: str, top_k: int, filters: Filters | None = None, as_of: date | None = None
+    def decide(
+        self, question: str, passages: list[Passage], pool: Sequence[Passage], newest_first: bool
     ) -> Prepared:
-        """Retrieve and decide whether the articles can answer: the steps before any generator runs."""
-        passages, pool = self.retrieve(question, top_k, filters, as_of)
+        """Whether the retrieved passages can answer: the evidence check, and a refusal when they cannot."""
         evidence = self.assess(question, pool)
-        newest_first = self.time_intent(question, as_of).newest_first
         refusal = None
         if not passages or (evidence is not None and not evidence.answerable):
             refusal = Answer(INSUFFICIENT_ANSWER, [], self._generator.name, True, passages, evidence=evidence)
         return Prepared(passages, evidence, newest_first, refusal)
 
+    def prepare(
+        self, question: str, top_k: int, filters: Filters | None = None, as_of: date | None = None
+    ) -> Prepared:
+        """Retrieve and decide whether the articles can answer: the steps before any generator runs."""
+        passages, pool = self.retrieve(question, top_k, filters, as_of)
+        return self.decide(question, passages, pool, self.time_intent(question, as_of).newest_first)
+
     def ask(
         self, question: str, top_k: int, filters: Filters | None = None, as_of: date | None = None
     ) -> Answer:
         """Answer the question from the index, with verified citations."""
-        prepared = self.prepare(question, top_k, filters, as_of)
+        return self.answer(question, self.prepare(question, top_k, filters, as_of))
+
+    def answer(self, question: str, prepared: Prepared) -> Answer:
+        """The verified answer from prepared passages, or its refusal; /ask and the stream share it."""
         if prepared.refusal is not None:
             return prepared.refusal
         passages = prepared.passages

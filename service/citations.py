@@ -5,21 +5,21 @@ adjacent sentences) with the share of the sentence's content words the passage c
 content that matters in news — names, numbers, dates and quoted words — counts double. A number the
 sentence states that the passage does not contain is a contradiction, whatever the similarity.
 Unsupported citations are removed; a sentence left with none is re-attached to the retrieved
-passage that supports it best, if one does, or dropped.
+passage that supports it best, if one does, or dropped. A fragment with fewer than three content
+words ("Iran [1].") is dropped: found word for word in a passage, it would still claim nothing.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from service.embedding_cache import EmbeddingCache
 from service.embeddings import Embedder
 from service.keyterms import content_words, date_words, key_terms, vocabulary, weighted_recall
 from service.models import Passage
@@ -30,7 +30,6 @@ _MARKER_BOUNDARY = re.compile(r"(?<=\])\s+(?=[A-Z\"“‘'])")
 _LEADING_MARKERS = re.compile(r"^((?:\s*\[\d+\])+)\s*(.*)$", re.DOTALL)
 _SIMILARITY_WEIGHT = 0.5
 _MIN_CLAIM_WORDS = 3
-_CACHE_SIZE = 20_000
 
 
 @dataclass(frozen=True)
@@ -85,10 +84,9 @@ class CitationVerifier:
     """Checks a draft's citations against the passages it was written from."""
 
     def __init__(self, embedder: Embedder, min_support: float = 0.65) -> None:
-        self._embedder = embedder
+        # Passages repeat across questions: their sentences are embedded once (service/embedding_cache.py).
+        self._embedder = embedder if isinstance(embedder, EmbeddingCache) else EmbeddingCache(embedder)
         self._min_support = min_support
-        self._cache: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
-        self._lock = threading.Lock()
 
     @property
     def min_support(self) -> float:
@@ -97,22 +95,7 @@ class CitationVerifier:
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Embeddings of the texts, reusing those seen recently (passages repeat across questions)."""
-        with self._lock:
-            todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if todo:
-            fresh = self._embedder.embed(todo)
-            with self._lock:
-                for text, vector in zip(todo, fresh, strict=True):
-                    self._cache[text] = vector
-                while len(self._cache) > _CACHE_SIZE:
-                    self._cache.popitem(last=False)
-        with self._lock:
-            cached = {t: self._cache.get(t) for t in texts}
-        found = {t: v for t, v in cached.items() if v is not None}
-        missing = [t for t in cached if t not in found]
-        if missing:  # evicted meanwhile by another thread: embed again
-            found.update(zip(missing, self._embedder.embed(missing), strict=True))
-        return np.stack([found[t] for t in texts]).astype(np.float32)
+        return self._embedder.embed(texts)
 
     def _view(self, passage: Passage) -> _PassageView:
         sentences = split_sentences(passage.chunk.text) or [passage.chunk.text]
@@ -160,9 +143,12 @@ class CitationVerifier:
 
         checked: list[CheckedSentence] = []
         for sentence, claim in zip(sentences, claims, strict=True):
-            if len(claim.split()) < _MIN_CLAIM_WORDS and not citation_numbers(sentence):
-                continue  # a fragment such as a heading: nothing to verify, nothing to keep
             cited = list(dict.fromkeys(citation_numbers(sentence)))
+            if len(claim.split()) < _MIN_CLAIM_WORDS and not cited:
+                continue  # a fragment such as a heading: nothing to verify, nothing to keep
+            if is_fragment(claim):  # "Iran [1]." is in the passage word for word, yet claims nothing
+                checked.append(CheckedSentence(claim, (), False, 0.0, {}, tuple(cited)))
+                continue
             supports = {n: judge(claim, n) for n in cited if 1 <= n <= len(passages)}
             kept = [n for n, s in supports.items() if s.supported]
             removed = tuple(n for n in cited if n not in kept)
@@ -189,6 +175,11 @@ class CitationVerifier:
                 score = max((s.score for s in supports.values()), default=0.0)
                 checked.append(CheckedSentence(claim, (), False, score, {}, removed))
         return checked
+
+
+def is_fragment(claim: str) -> bool:
+    """True for a claim with fewer than three content words: too little to be checked, or kept."""
+    return len(content_words(claim)) < _MIN_CLAIM_WORDS
 
 
 def verbatim_quote(claim: str, passage: Passage) -> str:

@@ -17,6 +17,7 @@ import calendar
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from service.keyterms import coverage, date_words, key_terms, vocabulary
 from service.models import Passage
@@ -34,6 +35,12 @@ _ATTRIBUTIONS = [
     re.compile(rf"\b(?i:according to|as per)\s+(?:an?\s+)?(?:the\s+)?{_NAME}"),
     re.compile(rf"\b(?:an?|the|both)\s+{_NAME}['\"’”]?\s+{_REPORT}\b"),
 ]
+
+
+@lru_cache(maxsize=8192)
+def _vocabulary(text: str) -> frozenset[str]:
+    """A passage's vocabulary, remembered: the same passages come back across questions."""
+    return frozenset(vocabulary(text))
 
 
 def named_outlets(question: str) -> list[str]:
@@ -86,7 +93,7 @@ class EvidenceCheck:
         outlets = list(self._outlets())
         known: set[str] = set()
         for passage in passages:
-            known |= vocabulary(passage.chunk.text) | vocabulary(date_words(passage.chunk.article))
+            known |= _vocabulary(passage.chunk.text) | _vocabulary(date_words(passage.chunk.article))
         for outlet in outlets:
             known |= vocabulary(outlet)
         share, missing = coverage(wanted, known)

@@ -139,7 +139,13 @@ def ollama_has_model(settings: OllamaSettings) -> tuple[bool, str]:
 
 def build_extractive(settings: Settings, embedder: Embedder) -> ExtractiveGenerator:
     """The extractive generator with the settings' thresholds."""
-    return ExtractiveGenerator(embedder, settings.max_answer_sentences, settings.min_relevance)
+    return ExtractiveGenerator(
+        embedder,
+        settings.max_answer_sentences,
+        settings.min_relevance,
+        margin=settings.answer_margin,
+        max_candidates=settings.answer_candidates,
+    )
 
 
 def build_generator(settings: Settings, embedder: Embedder) -> Generator:

@@ -165,6 +165,34 @@ class Settings(BaseSettings):
     max_answer_sentences: int = Field(
         default=4, ge=1, le=12, description="Sentences the extractive generator answers with."
     )
+    answer_margin: float = Field(
+        default=0.2,
+        ge=0,
+        le=2,
+        description="The extractive answer adds no sentence scoring more than this below its best sentence.",
+    )
+    answer_candidates: int = Field(
+        default=0,
+        ge=0,
+        le=500,
+        description=(
+            "Sentences the extractive generator embeds at most per answer, those covering most of the "
+            "question (named outlets keep a few each); 0 embeds none and ranks sentences by the question "
+            "words they hold and their passage's similarity."
+        ),
+    )
+    article_share: float = Field(
+        default=0.9,
+        ge=0,
+        le=1,
+        description=(
+            "When a question names outlets, each one is answered from its main article and the articles "
+            "holding at least this share of the main article's relevance."
+        ),
+    )
+    sentence_cache_size: int = Field(
+        default=20_000, ge=0, description="Sentence embeddings kept in memory (LRU) for answers and checks."
+    )
     generator: GeneratorChoice = Field(
         default="auto",
         description="auto: Ollama when it answers with the model present, else extractive.",

@@ -1,5 +1,8 @@
 """Streamed answers: the sources, the answer text as the generator writes it, then the final answer.
 
+The sources go out as soon as retrieval is done. An LLM's text is streamed as it is written; the
+extractive answer, quick to make, is checked first and then streamed, so its text is final.
+
 Transport-free (no FastAPI): ``/ask/stream`` turns these events into Server-Sent Events and
 ``/v1/chat/completions`` into OpenAI chunks. The final answer goes through ``AnswerService.finish``,
 the same path as ``/ask``, so a streamed answer and an ``/ask`` answer carry the same citations.
@@ -12,8 +15,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from service.answering import Answer, AnswerService, Prepared
+from service.answering import Answer, AnswerService
 from service.errors import BackendUnavailable
+from service.extractive import ExtractiveGenerator
 from service.generation import INSUFFICIENT_ANSWER, Draft
 from service.models import Filters, Passage
 
@@ -103,6 +107,16 @@ def _deltas(pieces: Iterator[str], passage_count: int, raw: list[str]) -> Iterat
         yield rest
 
 
+def _checked_deltas(answer: Answer) -> Iterator[Delta]:
+    """A checked answer's text, one supported sentence per delta."""
+    shown = [v.text for v in answer.sentences if v.supported]
+    if answer.insufficient or not shown:
+        yield Delta(answer.text)
+        return
+    for i, text in enumerate(shown):
+        yield Delta(("" if i == 0 else " ") + text)
+
+
 def _draft(text: str, generator: str) -> Draft:
     return Draft(text.strip(), generator, insufficient=INSUFFICIENT_ANSWER in text or not text.strip())
 
@@ -110,17 +124,29 @@ def _draft(text: str, generator: str) -> Draft:
 def stream_answer(
     answers: AnswerService, question: str, top_k: int, filters: Filters | None = None
 ) -> Iterator[StreamEvent]:
-    """Retrieve now (so a failing index fails the request), then stream the answer's events."""
-    return _events(answers, question, answers.prepare(question, top_k, filters))
+    """Retrieve now (so a failing index fails the request), then stream the answer's events.
+
+    The sources go out as soon as retrieval is done; the evidence check and the generator follow.
+    """
+    passages, pool = answers.retrieve(question, top_k, filters)
+    return _events(answers, question, passages, pool)
 
 
-def _events(answers: AnswerService, question: str, prepared: Prepared) -> Iterator[StreamEvent]:
-    passages = prepared.passages
+def _events(
+    answers: AnswerService, question: str, passages: list[Passage], pool: list[Passage]
+) -> Iterator[StreamEvent]:
     yield Sources(question, passages)
+    prepared = answers.decide(question, passages, pool, answers.time_intent(question).newest_first)
     generator = answers.generator
     if prepared.refusal is not None:
         yield Delta(prepared.refusal.text)
         yield Final(prepared.refusal)
+        return
+    if isinstance(generator, ExtractiveGenerator):
+        # Quick to write: checked first, so the streamed text is exactly the final answer's.
+        answer = answers.answer(question, prepared)
+        yield from _checked_deltas(answer)
+        yield Final(answer)
         return
     newest_first = prepared.newest_first
     # The draft keeps the generator's own passage markers: finish() renumbers them itself.

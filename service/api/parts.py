@@ -9,6 +9,7 @@ from service.catalog import Catalog
 from service.citations import CitationVerifier
 from service.conversation import Condenser, build_condenser
 from service.documents import DocumentIntake
+from service.embedding_cache import EmbeddingCache
 from service.embeddings import Embedder, build_embedder
 from service.evidence import EvidenceCheck
 from service.generation import Generator
@@ -47,19 +48,23 @@ def build_parts(
     embedder = embedder or build_embedder(settings)
     store = store or build_store(settings)
     lexical = build_lexical_index(settings, store)
-    retriever = Retriever(store, embedder, lexical, settings.retrieval)
-    fallback = build_extractive(settings, embedder)
-    generator = generator or build_generator(settings, embedder)
+    # One LRU of embeddings for queries, answer sentences and citation checks: the question embedded
+    # by retrieval is reused by the extractive answer, and passages seen before are not re-embedded.
+    sentences = EmbeddingCache(embedder, settings.sentence_cache_size)
+    retriever = Retriever(store, sentences, lexical, settings.retrieval)
+    fallback = build_extractive(settings, sentences)
+    generator = generator or build_generator(settings, sentences)
     catalog = Catalog(store)
     answers = AnswerService(
         retriever,
         generator,
         fallback,
         settings.min_relevance,
-        verifier=CitationVerifier(embedder, settings.min_support),
+        verifier=CitationVerifier(sentences, settings.min_support),
         evidence=EvidenceCheck(settings.min_evidence_coverage, catalog.outlets),
         reference_date=catalog.newest,
         evidence_passages=settings.evidence_passages,
+        article_share=settings.article_share,
     )
     summaries = SummaryService(
         store,

@@ -142,7 +142,15 @@ def test_streamed_llm_answer_keeps_only_real_citations_and_lists_their_reference
     ollama_server: tuple[FakeOllama, LiveServer],
 ) -> None:
     fake, server = ollama_server
-    fake.replies = [["Esmail Ghaani ", "succeeded him [", "2]. He came from [9", "] Iran [1]."]]
+    # Claims of at least three content words: a bare "Iran [1]." is dropped as a fragment.
+    fake.replies = [
+        [
+            "Within hours of the killing, Ghaani was appointed ",
+            "his successor [",
+            "2]. He came from [9",
+            "] Iran, where Ghaani served as Soleimani's deputy since 1997 [1].",
+        ]
+    ]
     content, extra = streamed_content(server)
     # The invented [9] never reaches the client; the citation check may then rewrite the answer
     # ("Checked answer: …"), and the references list exactly the citations of the checked answer.

@@ -1,0 +1,161 @@
+"""Answers focused on what the question names: the named outlets' main articles, a sentence per outlet.
+
+Real parts throughout: the seeded Chroma, the real retriever and its query analysis, the MiniLM
+embedder. Passages are re-scored by hand where a test needs a given relevance per article.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from service.answering import AnswerService, main_articles
+from service.api.parts import Parts, build_parts
+from service.citations import CitationVerifier, is_fragment
+from service.embeddings import SentenceTransformerEmbedder
+from service.extractive import ExtractiveGenerator, named_outlet_groups
+from service.models import Passage
+from service.settings import Settings
+from service.store import ChunkStore
+from service.streaming import Delta, Final, Sources, stream_answer
+
+QAANI = "Why did Esmail Qaani visit Baghdad?"
+TWO_OUTLETS = "What did The National and Shafaq News report about Esmail Qaani's visit to Baghdad?"
+
+
+@pytest.fixture(scope="module")
+def parts(seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder) -> Parts:
+    settings, store = seeded
+    return build_parts(settings, store=store, embedder=embedder)
+
+
+@pytest.fixture(scope="module")
+def pool(parts: Parts) -> list[Passage]:
+    """Every chunk of the seeds, as retrieved for the Qaani question."""
+    return parts.retriever.search(QAANI, 100)
+
+
+def sources(passages: list[Passage]) -> set[str]:
+    return {p.chunk.article.source for p in passages}
+
+
+def test_main_articles_keep_those_within_the_share_of_the_best(pool: list[Passage]) -> None:
+    articles = list(dict.fromkeys(p.chunk.article.id for p in pool))[:3]
+    scores = {articles[0]: 1.0, articles[1]: 0.95, articles[2]: 0.5}
+    passages = [
+        Passage(p.chunk, scores[p.chunk.article.id])
+        for p in pool
+        if p.chunk.article.id in scores and p.chunk.index == 0
+    ]
+    assert main_articles(passages, 0.9) == {articles[0], articles[1]}
+    assert main_articles(passages, 1.0) == {articles[0]}
+    assert main_articles([], 0.9) == set()
+
+
+def test_a_question_naming_an_outlet_is_answered_from_that_outlets_articles(
+    parts: Parts, pool: list[Passage]
+) -> None:
+    question = "What did The National report about Esmail Qaani's visit to Iraq?"
+    focused = parts.answers.focus(question, pool)
+    assert focused and sources(focused) == {"The National"}
+    assert len(sources(pool)) > 1  # the others were dropped
+
+
+def test_each_named_outlet_keeps_its_main_article_and_the_passages_alternate(
+    parts: Parts, pool: list[Passage]
+) -> None:
+    focused = parts.answers.focus(TWO_OUTLETS, pool, limit=4)
+    assert sources(focused) == {"The National", "Shafaq News"}
+    assert len(focused) == 4
+    assert focused[0].chunk.article.source != focused[1].chunk.article.source
+
+
+def test_an_off_topic_article_of_a_named_outlet_is_dropped(parts: Parts, pool: list[Passage]) -> None:
+    national = next(p for p in pool if p.chunk.article.source == "The National")
+    # The same outlet with a second, barely relevant article: it is not the outlet's main article.
+    stray = replace(national.chunk, id="stray", article=replace(national.chunk.article, id="stray-article"))
+    passages = [*pool, Passage(stray, 0.01)]
+    focused = parts.answers.focus("What did The National report about Esmail Qaani?", passages)
+    assert "stray-article" not in {p.chunk.article.id for p in focused}
+
+
+def test_without_a_named_outlet_the_passages_are_unchanged(parts: Parts, pool: list[Passage]) -> None:
+    assert parts.answers.focus(QAANI, pool[:5]) == pool[:5]
+
+
+def test_named_outlets_are_found_among_the_passages_sources(pool: list[Passage]) -> None:
+    groups = named_outlet_groups(TWO_OUTLETS, pool)
+    assert [sources([pool[n - 1] for n in group]) for group in groups] == [{"The National"}, {"Shafaq News"}]
+    assert named_outlet_groups("what did the national press say?", pool) == []
+
+
+def test_the_extractive_answer_speaks_for_every_named_outlet_first(
+    embedder: SentenceTransformerEmbedder, pool: list[Passage]
+) -> None:
+    generator = ExtractiveGenerator(
+        embedder, max_sentences=3, min_similarity=0.0, margin=2.0, max_candidates=24
+    )
+    picked = generator.select(TWO_OUTLETS, pool)
+    first_two = {pool[c.passage_number - 1].chunk.article.source for c in picked[:2]}
+    assert first_two == {"The National", "Shafaq News"}
+
+
+def test_without_embedding_the_answer_still_speaks_for_every_named_outlet_first(
+    embedder: SentenceTransformerEmbedder, pool: list[Passage]
+) -> None:
+    generator = ExtractiveGenerator(
+        embedder, max_sentences=3, min_similarity=0.0, margin=2.0, max_candidates=0
+    )
+    picked = generator.select(TWO_OUTLETS, pool)
+    first_two = {pool[c.passage_number - 1].chunk.article.source for c in picked[:2]}
+    assert first_two == {"The National", "Shafaq News"} and len(picked) == 3
+    assert len({c.text for c in picked}) == 3
+
+
+def test_sentences_far_below_the_best_are_not_added(
+    embedder: SentenceTransformerEmbedder, pool: list[Passage]
+) -> None:
+    def select(margin: float) -> list[object]:
+        generator = ExtractiveGenerator(
+            embedder, max_sentences=4, min_similarity=0.0, margin=margin, max_candidates=24
+        )
+        return list(generator.select(QAANI, pool))
+
+    wide, narrow = select(2.0), select(0.0)
+    assert len(wide) == 4 and len(narrow) == 1
+    assert narrow[0] == wide[0]
+
+
+def test_every_extractive_sentence_has_three_content_words(
+    embedder: SentenceTransformerEmbedder, pool: list[Passage]
+) -> None:
+    generator = ExtractiveGenerator(embedder, max_sentences=4, min_similarity=0.0, max_candidates=5)
+    candidates = generator.candidates(QAANI, pool)
+    assert candidates and not any(is_fragment(c.text) for c in candidates)
+    assert len(candidates) == 5  # capped: only the sentences sharing most question words are embedded
+    assert all(c.overlap > 0 for c in candidates)
+
+
+def test_a_one_word_fragment_fails_the_check_though_the_passage_contains_it(
+    embedder: SentenceTransformerEmbedder, pool: list[Passage]
+) -> None:
+    number = next(i for i, p in enumerate(pool, start=1) if "Iran" in p.chunk.text)
+    checked = CitationVerifier(embedder).check(f"Iran [{number}].", pool)
+    assert [(c.supported, c.passages, c.removed) for c in checked] == [(False, (), (number,))]
+
+
+def test_a_streamed_extractive_answer_is_the_checked_answer(parts: Parts) -> None:
+    assert isinstance(parts.answers.generator, ExtractiveGenerator)
+    events = list(stream_answer(parts.answers, QAANI, 5))
+    assert isinstance(events[0], Sources) and isinstance(events[-1], Final)
+    streamed = "".join(e.text for e in events if isinstance(e, Delta))
+    final = events[-1].answer
+    assert not final.insufficient and streamed == final.text
+    assert final.text == parts.answers.ask(QAANI, 5).text
+
+
+def test_ask_equals_prepare_then_answer(parts: Parts) -> None:
+    answers: AnswerService = parts.answers
+    prepared = answers.prepare(TWO_OUTLETS, 5)
+    assert answers.answer(TWO_OUTLETS, prepared).text == answers.ask(TWO_OUTLETS, 5).text
