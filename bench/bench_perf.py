@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 
 from bench.metrics import percentile
-from service.embeddings import build_encoder, default_model_path
+from service.embeddings import build_embedder, default_model_path
 from service.ingestion.pipeline import IngestPipeline
 from service.lexical import build_lexical_index, top_positions
 from service.models import Chunk, Filters, indexed_text
@@ -289,8 +289,8 @@ def throughput(url: str, queries: list[str], clients: int) -> float:
 
 def int8_speed(texts: list[str], settings: Settings) -> tuple[float, float]:
     """Chunks/s of the fp32 and the int8 encoder on the same texts (same batch size and threads)."""
-    fp32 = build_encoder(settings)
-    int8 = build_encoder(settings.model_copy(update={"embedding_backend": "onnx-int8"}))
+    fp32 = build_embedder(settings)
+    int8 = build_embedder(settings.model_copy(update={"embedding_backend": "onnx-int8"}))
     for encoder in (fp32, int8):
         encoder.embed(texts[: settings.embedding_batch_size])  # warm
     fp32_seconds = timed(lambda: fp32.embed(texts))
@@ -329,7 +329,7 @@ def run(args: argparse.Namespace, workdir: Path) -> Report:
     numbers["articles"] = corpus_slice(corpus, args.articles)
 
     # Ingest, then the raw encoder on the same chunk texts, then the unchanged re-ingest.
-    pipeline = IngestPipeline(build_store(settings), build_encoder(settings), settings)
+    pipeline = IngestPipeline(build_store(settings), build_embedder(settings), settings)
     ingest_report = pipeline.run([corpus])
     ingest_seconds = ingest_report.seconds or 0.0
     texts = chunk_texts(settings)
@@ -349,7 +349,7 @@ def run(args: argparse.Namespace, workdir: Path) -> Report:
             check(ratio, 0.9, at_least=True),
         )
     )
-    reingest = IngestPipeline(build_store(settings), build_encoder(settings), settings).run([corpus])
+    reingest = IngestPipeline(build_store(settings), build_embedder(settings), settings).run([corpus])
     numbers["reingest_seconds"] = reingest.seconds
     numbers["reingest_chunks_written"] = reingest.chunks_written
     ratio = reingest.seconds / ingest_seconds

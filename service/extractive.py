@@ -6,12 +6,12 @@ filled by maximal marginal relevance (MMR), so the answer does not repeat itself
 scoring more than ``margin`` below the best one is not added, nor one with fewer than three content
 words. Each sentence is cited with its passage; with nothing relevant the answer says so.
 
-By default no sentence is embedded (embedding is what made answers slow): a sentence's relevance
-is the share of the question's content words it holds (names and numbers counting double)
-averaged with its passage's similarity to the question, and repeats are told by word overlap.
-With ``max_candidates`` > 0 the sentences covering most of the question, capped, are embedded with
-the question in one call through an LRU cache (service/embedding_cache.py) and scored by cosine;
-on MultiHop-RAG both rankings give the same citation precision (bench/results/answers.md).
+Sentences are first ranked by the share of the question's content words they hold (names and
+numbers counting double). With ``max_candidates`` > 0 (the service's default is 12) the best of
+them, capped, are embedded with the question in one call through an LRU cache
+(service/embedding_cache.py) and scored by cosine, which tells "what did he say" from "he
+visited"; with 0 none is embedded (cheapest): relevance is that share averaged with the passage's
+similarity to the question, and repeats are told by word overlap.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from service.sentences import split_sentences
 
 _MIN_WORDS = 5
 _MIN_CONTENT_WORDS = 3
+_MIN_PREFIX = 4  # letters a stem needs before it may match a word it begins
 _MMR_LAMBDA = 0.7
 _NEAR_DUPLICATE = 0.92
 _PER_OUTLET_CANDIDATES = 4
@@ -66,6 +67,17 @@ def _sentences(text: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=65536)
+def _related(stem_: str, words: frozenset[str]) -> bool:
+    """Whether a stem of at least four letters begins one of the words (or one of them begins it).
+
+    Porter stemming leaves demonyms and their countries apart ("Israeli" / "Israel", "Iranian" /
+    "Iran"); this lets a sentence about either answer a question about the other.
+    """
+    return len(stem_) >= _MIN_PREFIX and any(
+        len(w) >= _MIN_PREFIX and (w.startswith(stem_) or stem_.startswith(w)) for w in words
+    )
+
+
 def _content_words(sentence: str) -> frozenset[str]:
     """A sentence's content words, remembered."""
     return frozenset(content_words(sentence))
@@ -102,7 +114,7 @@ class ExtractiveGenerator:
         min_similarity: float = 0.35,
         *,
         margin: float = 0.2,
-        max_candidates: int = 0,
+        max_candidates: int = 12,
     ) -> None:
         self._embedder = embedder if isinstance(embedder, EmbeddingCache) else EmbeddingCache(embedder)
         self._max_sentences = max_sentences
@@ -122,7 +134,9 @@ class ExtractiveGenerator:
 
         def covered(words: frozenset[str]) -> float:
             """Share of the question's content words held (as keyterms.weighted_recall, computed once)."""
-            return sum(weights[w] for w in asked & words) / total if total else 1.0
+            return (
+                sum(weights[w] for w in asked if w in words or _related(w, words)) / total if total else 1.0
+            )
 
         every = [
             _Candidate(number, position, sentence, covered(words), words)

@@ -121,7 +121,9 @@ class Settings(BaseSettings):
         ),
     )
     embedding_cache_size: int = Field(
-        default=1024, ge=0, description="Query embeddings kept in an LRU cache (0: no cache)."
+        default=20_000,
+        ge=0,
+        description="Embeddings of queries and answer sentences the service keeps in an LRU (0: none).",
     )
     chunk_size: int = Field(default=256, gt=32, description="Chunk size in tokens (sentence splitter).")
     chunk_overlap: int = Field(default=40, ge=0, description="Overlap between chunks in tokens.")
@@ -172,7 +174,7 @@ class Settings(BaseSettings):
         description="The extractive answer adds no sentence scoring more than this below its best sentence.",
     )
     answer_candidates: int = Field(
-        default=0,
+        default=12,
         ge=0,
         le=500,
         description=(
@@ -189,9 +191,6 @@ class Settings(BaseSettings):
             "When a question names outlets, each one is answered from its main article and the articles "
             "holding at least this share of the main article's relevance."
         ),
-    )
-    sentence_cache_size: int = Field(
-        default=20_000, ge=0, description="Sentence embeddings kept in memory (LRU) for answers and checks."
     )
     generator: GeneratorChoice = Field(
         default="auto",

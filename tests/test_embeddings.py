@@ -1,4 +1,4 @@
-"""The encoders: int8 ONNX agrees with fp32, the query cache, thread safety, one encoder per collection."""
+"""The encoders: int8 ONNX agrees with fp32, thread safety, one encoder per collection."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 
 from service.embeddings import (
-    CachedEmbedder,
     Embedder,
     SentenceTransformerEmbedder,
-    build_encoder,
+    build_embedder,
     embedder_identity,
 )
 from service.errors import EmbedderMismatch
@@ -29,19 +28,13 @@ SAMPLES = [
 
 
 @pytest.fixture(scope="module")
-def bare(embedder: Embedder) -> Embedder:
-    """The session's encoder without its query cache (which would answer repeated texts itself)."""
-    return embedder.inner if isinstance(embedder, CachedEmbedder) else embedder
-
-
-@pytest.fixture(scope="module")
 def int8_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("int8") / "data"
 
 
 @pytest.fixture(scope="module")
 def int8(int8_dir: Path) -> Embedder:
-    return build_encoder(make_settings(int8_dir, embedding_backend="onnx-int8"))
+    return build_embedder(make_settings(int8_dir, embedding_backend="onnx-int8"))
 
 
 def test_int8_vectors_are_close_to_fp32(int8: Embedder, embedder: SentenceTransformerEmbedder) -> None:
@@ -57,25 +50,25 @@ def test_int8_model_is_exported_once_and_reused(int8: Embedder, int8_dir: Path) 
     exported = list((int8_dir / "models").glob("*-int8.onnx"))
     assert len(exported) == 1
     modified = exported[0].stat().st_mtime_ns
-    again = build_encoder(make_settings(int8_dir, embedding_backend="onnx-int8"))
+    again = build_embedder(make_settings(int8_dir, embedding_backend="onnx-int8"))
     assert np.allclose(again.embed(SAMPLES[:2]), int8.embed(SAMPLES[:2]), atol=1e-6)
     assert exported[0].stat().st_mtime_ns == modified
 
 
-def test_batched_and_single_vectors_agree(bare: Embedder) -> None:
-    batched = bare.embed(SAMPLES)
+def test_batched_and_single_vectors_agree(embedder: Embedder) -> None:
+    batched = embedder.embed(SAMPLES)
     for text, row in zip(SAMPLES, batched, strict=True):
-        assert np.allclose(bare.embed([text])[0], row, atol=1e-5)
+        assert np.allclose(embedder.embed([text])[0], row, atol=1e-5)
 
 
-def test_concurrent_queries_get_the_same_vectors_as_sequential_ones(bare: Embedder) -> None:
-    expected = {text: bare.embed([text])[0] for text in SAMPLES}
+def test_concurrent_queries_get_the_same_vectors_as_sequential_ones(embedder: Embedder) -> None:
+    expected = {text: embedder.embed([text])[0] for text in SAMPLES}
     got: dict[str, np.ndarray] = {}
     errors: list[BaseException] = []
 
     def work(text: str) -> None:
         try:
-            got[text] = bare.embed([text])[0]
+            got[text] = embedder.embed([text])[0]
         except BaseException as exc:
             errors.append(exc)
 
@@ -86,22 +79,6 @@ def test_concurrent_queries_get_the_same_vectors_as_sequential_ones(bare: Embedd
         thread.join()
     assert not errors
     assert all(np.allclose(got[t], expected[t], atol=1e-5) for t in SAMPLES)
-
-
-def test_cache_returns_equal_vectors_and_evicts_the_least_recent(bare: Embedder) -> None:
-    cached = CachedEmbedder(bare, size=2)
-    first = cached.embed([SAMPLES[0]])
-    again = cached.embed([SAMPLES[0]])
-    assert np.array_equal(first, again) and cached.hits == 1
-    again[0, 0] = 42.0  # callers get copies: the cached vector stays intact
-    assert np.array_equal(cached.embed([SAMPLES[0]]), first)
-    cached.embed([SAMPLES[1]])
-    cached.embed([SAMPLES[2]])  # evicts SAMPLES[0], the least recently used
-    misses = cached.misses
-    cached.embed([SAMPLES[0]])
-    assert cached.misses == misses + 1
-    batch = cached.embed(SAMPLES[:3])  # batches pass through
-    assert batch.shape == (3, first.shape[1]) and cached.misses == misses + 1
 
 
 def test_collection_records_its_encoder_and_refuses_another(

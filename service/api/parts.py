@@ -48,19 +48,20 @@ def build_parts(
     embedder = embedder or build_embedder(settings)
     store = store or build_store(settings)
     lexical = build_lexical_index(settings, store)
-    # One LRU of embeddings for queries, answer sentences and citation checks: the question embedded
+    # One LRU of embeddings for queries, answer sentences and citation checks (ingest uses the bare
+    # encoder: its chunks would only flush the cache): the question embedded
     # by retrieval is reused by the extractive answer, and passages seen before are not re-embedded.
-    sentences = EmbeddingCache(embedder, settings.sentence_cache_size)
-    retriever = Retriever(store, sentences, lexical, settings.retrieval)
-    fallback = build_extractive(settings, sentences)
-    generator = generator or build_generator(settings, sentences)
+    cached = EmbeddingCache(embedder, settings.embedding_cache_size)
+    retriever = Retriever(store, cached, lexical, settings.retrieval)
+    fallback = build_extractive(settings, cached)
+    generator = generator or build_generator(settings, cached)
     catalog = Catalog(store)
     answers = AnswerService(
         retriever,
         generator,
         fallback,
         settings.min_relevance,
-        verifier=CitationVerifier(sentences, settings.min_support),
+        verifier=CitationVerifier(cached, settings.min_support),
         evidence=EvidenceCheck(settings.min_evidence_coverage, catalog.outlets),
         reference_date=catalog.newest,
         evidence_passages=settings.evidence_passages,

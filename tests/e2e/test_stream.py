@@ -221,8 +221,7 @@ def test_error_after_the_stream_started_arrives_as_an_error_event(
 ) -> None:
     settings, store = seeded
     broken = EmbedsOnce(embedder)
-    # The extractive fallback embeds its candidate sentences (by default it embeds none), and fails.
-    settings = settings.model_copy(update={"answer_candidates": 24})
+    # The extractive fallback embeds its candidate sentences (answer_candidates), and that fails.
     app = create_app(settings, store=store, embedder=broken, generator=BreaksAfterOneSentence())  # type: ignore[arg-type]
     with LiveServer(app) as server:
         events = stream_events(server.url, {"question": SOLEIMANI})
