@@ -143,8 +143,9 @@ def markdown(report: dict[str, Any]) -> str:
         f"Generator `{report['generator']}`, top_k {report['top_k']}, all null queries and one in "
         f"{report['every']} of the others, evidence_passages {report['evidence_passages']}, "
         f"min_evidence_coverage {report['min_evidence_coverage']}, min_support {report['min_support']}, "
-        f"min_relevance {report['min_relevance']}. Targets: refusal on null >= 0.9, false refusal <= 0.05, "
-        "citation precision >= 0.95.",
+        f"min_relevance {report['min_relevance']}, answer_candidates {report['answer_candidates']}, "
+        f"answer_margin {report['answer_margin']}, article_share {report['article_share']}. "
+        "Targets: refusal on null >= 0.9, false refusal <= 0.05, citation precision >= 0.95.",
         "",
         "| type | " + " | ".join(keys) + " |",
         "|---|" + "---|" * len(keys),
@@ -196,6 +197,9 @@ def main() -> None:
         "min_evidence_coverage": settings.min_evidence_coverage,
         "min_support": settings.min_support,
         "min_relevance": settings.min_relevance,
+        "answer_candidates": settings.answer_candidates,
+        "answer_margin": settings.answer_margin,
+        "article_share": settings.article_share,
         "overall": metrics(records),
         "by_type": {name: metrics(rs) for name, rs in sorted(by_type.items())},
         "sweep": sweep(records),
