@@ -53,10 +53,15 @@ class _Candidate:
 
 
 def cite(sentence: str, number: int) -> str:
-    """The sentence with its [n] marker set before the final punctuation."""
+    """The sentence with its [n] marker set before the final punctuation (a full stop if it has none).
+
+    Scraped lines ("End of third quarter: 49ers 28, Cowboys 10") often end without one; without the
+    stop, the next sentence would run on and the answer would no longer split into the passage's
+    own sentences, which the citation check verifies word for word.
+    """
     match = _ENDING.search(sentence)
     if not match:
-        return f"{sentence} [{number}]"
+        return f"{sentence} [{number}]."
     return f"{sentence[: match.start()]} [{number}]{match.group(0)}"
 
 

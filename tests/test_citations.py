@@ -14,8 +14,9 @@ import httpx
 import pytest
 
 from service.api.app import create_app
-from service.citations import CitationVerifier
+from service.citations import CitationVerifier, draft_sentences
 from service.embeddings import SentenceTransformerEmbedder
+from service.extractive import cite
 from service.generation import Draft
 from service.models import Passage
 from service.settings import Settings
@@ -190,3 +191,13 @@ def test_verifier_scores_an_exact_quote_above_a_paraphrase_above_an_unrelated_cl
     )
     assert exact.score > paraphrase.score > unrelated.score
     assert exact.supported and paraphrase.supported and not unrelated.supported
+
+
+def test_extractive_sentences_without_a_full_stop_stay_separate_sentences() -> None:
+    answer = " ".join(
+        [cite("End of third quarter: 49ers 28, Cowboys 10", 3), cite("49ERS: Are tops in football.", 2)]
+    )
+    assert draft_sentences(answer) == [
+        "End of third quarter: 49ers 28, Cowboys 10 [3].",
+        "49ERS: Are tops in football [2].",
+    ]
