@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -37,6 +37,21 @@ class Embedder(Protocol):
 def length_order(texts: Sequence[str]) -> list[int]:
     """Positions of the texts, longest first: batches of like length carry little padding."""
     return sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+
+
+def embed_in_batches(
+    texts: Sequence[str],
+    batch_size: int,
+    dimension: int,
+    encode_batch: Callable[[list[str]], NDArray[np.float32]],
+) -> NDArray[np.float32]:
+    """Unit vectors for the texts, in their order, encoded in batches of like length (longest first)."""
+    out = np.zeros((len(texts), dimension), dtype=np.float32)
+    order = length_order(texts)
+    for start in range(0, len(order), batch_size):
+        positions = order[start : start + batch_size]
+        out[positions] = encode_batch([texts[i] for i in positions])
+    return out
 
 
 class SentenceTransformerEmbedder:
@@ -80,12 +95,7 @@ class SentenceTransformerEmbedder:
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Unit vectors for the given texts, one row each, in order (batched longest first)."""
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        order = length_order(texts)
-        for start in range(0, len(order), self._batch_size):
-            positions = order[start : start + self._batch_size]
-            out[positions] = self._encode_batch([texts[i] for i in positions])
-        return out
+        return embed_in_batches(texts, self._batch_size, self.dimension, self._encode_batch)
 
     def _encode_batch(self, texts: list[str]) -> NDArray[np.float32]:
         """One forward pass: tokenise under the lock, run the model (mean pooling) outside it."""

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from service.embeddings import length_order
+from service.embeddings import embed_in_batches
 
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _EXPORT_VERSION = "1"  # bump when the exported graph changes, so caches are rebuilt
@@ -136,12 +136,7 @@ class OnnxInt8Embedder:
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Unit vectors for the given texts, one row each, in order (batched longest first)."""
-        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
-        order = length_order(texts)
-        for start in range(0, len(order), self._batch_size):
-            positions = order[start : start + self._batch_size]
-            out[positions] = self._encode_batch([texts[i] for i in positions])
-        return out
+        return embed_in_batches(texts, self._batch_size, self._dimension, self._encode_batch)
 
     def _encode_batch(self, texts: list[str]) -> NDArray[np.float32]:
         """One run of the session: tokenise under the lock, infer outside it (sessions are thread-safe)."""
