@@ -222,7 +222,6 @@ class AnswerService:
         candidate_factor: int = 3,
         evidence_passages: int = 0,
         article_share: float = 0.9,
-        focus_pool: bool = True,
     ) -> None:
         self._retriever = retriever
         self._generator = generator
@@ -234,7 +233,6 @@ class AnswerService:
         self._candidate_factor = candidate_factor
         self._evidence_passages = evidence_passages if evidence else 0
         self._article_share = article_share
-        self._focus_pool = focus_pool
 
     @property
     def generator(self) -> Generator:
@@ -279,12 +277,10 @@ class AnswerService:
         if intent.newest_first:
             relevant.sort(key=lambda p: p.chunk.article.published or date.min, reverse=True)
             relevant = relevant[:top_k]
-        elif self._focus_pool:
+        else:
             # Named outlets' main articles are looked for among all relevant passages of the pool.
             focused = self._focused(question, [p for p in pool if p.score >= self._min_relevance], top_k)
             relevant = relevant if focused is None else focused
-        else:
-            relevant = self.focus(question, relevant)
         return relevant, pool
 
     def focus(self, question: str, passages: Sequence[Passage], limit: int | None = None) -> list[Passage]:

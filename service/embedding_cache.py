@@ -32,11 +32,6 @@ class EmbeddingCache:
         """The wrapped encoder's name."""
         return self._embedder.name
 
-    @property
-    def inner(self) -> Embedder:
-        """The encoder behind the cache."""
-        return self._embedder
-
     def __len__(self) -> int:
         with self._lock:
             return len(self._vectors)
