@@ -247,14 +247,19 @@ def post_seconds(client: httpx.Client, path: str, body: dict[str, Any]) -> float
 
 
 def first_event_seconds(client: httpx.Client, question: str) -> float:
-    """Seconds until the first server-sent event of /ask/stream arrives."""
+    """Seconds until the first server-sent event of /ask/stream arrives; the stream is read to its end.
+
+    Reading on to the end matters: a client that hung up after the first event would leave the
+    server finishing that answer while the next question is timed.
+    """
     started = time.perf_counter()
+    first: float | None = None
     with client.stream("POST", "/ask/stream", json={"question": question}) as response:
         response.raise_for_status()
         for line in response.iter_lines():
-            if line.startswith(("event:", "data:")):
-                return time.perf_counter() - started
-    return time.perf_counter() - started
+            if first is None and line.startswith(("event:", "data:")):
+                first = time.perf_counter() - started
+    return first if first is not None else time.perf_counter() - started
 
 
 def throughput(url: str, queries: list[str], clients: int) -> float:

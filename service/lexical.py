@@ -49,6 +49,7 @@ _STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN) | frozenset(_QUESTION_WORDS
 _STEMMER = Stemmer.Stemmer("english")
 # Lucene's BM25 with k1 = 1.2 (measured slightly better than bm25s's 1.5 on MultiHop-RAG).
 _K1, _B = 1.2, 0.75
+_MASKS_KEPT = 256  # filter masks remembered per snapshot
 
 
 def _words(text: str) -> list[str]:
@@ -114,6 +115,10 @@ class LexicalSnapshot:
         self.source_keys = np.array(
             [str(r.metadata.get("source_key", "")) for r in self.records], dtype=object
         )
+        # Integer codes of the two text columns: filtering compares small ints, not strings.
+        self._source_codes, self._source_index = _codes(self.source_keys)
+        self._article_codes, self._article_index = _codes(self.article_ids)
+        self._masks: dict[Filters, NDArray[np.bool_]] = {}
         self.days = np.array([int(r.metadata.get("published_day", 0)) for r in self.records], dtype=np.int64)
         self._positions = {r.chunk_id: i for i, r in enumerate(self.records)}
         self.names = NameVariants(n for r in self.records for n in r.names)
@@ -125,18 +130,33 @@ class LexicalSnapshot:
         return len(self.records)
 
     def mask(self, filters: Filters) -> NDArray[np.bool_] | None:
-        """Which chunks pass the filters (None when nothing is restricted)."""
+        """Which chunks pass the filters (None when nothing is restricted); remembered per filter.
+
+        A search asks for the same few masks many times (each leg, each clause), and the snapshot
+        never changes, so each is computed once. The returned array must not be modified.
+        """
         if filters.is_empty:
             return None
+        keep = self._masks.get(filters)
+        if keep is None:
+            keep = self._compute_mask(filters)
+            if len(self._masks) >= _MASKS_KEPT:
+                self._masks.clear()
+            self._masks[filters] = keep
+        return keep
+
+    def _compute_mask(self, filters: Filters) -> NDArray[np.bool_]:
+        """The filters' mask, computed."""
         keep = np.ones(len(self.records), dtype=bool)
         if filters.sources:
-            keep &= np.isin(self.source_keys, [s.casefold() for s in filters.sources])
+            keep &= _among(self._source_codes, self._source_index, (s.casefold() for s in filters.sources))
         if filters.article_ids:
-            keep &= np.isin(self.article_ids, list(filters.article_ids))
+            keep &= _among(self._article_codes, self._article_index, filters.article_ids)
         if filters.published_after:
             keep &= self.days >= day_number(filters.published_after)
         if filters.published_before:
             keep &= (self.days <= day_number(filters.published_before)) & (self.days > 0)
+        keep.flags.writeable = False
         return keep
 
     def query_tokens(self, query: str, name_variants: bool = True) -> list[str]:
@@ -176,6 +196,18 @@ class LexicalSnapshot:
     def values(self, field: str) -> set[str]:
         """Distinct non-empty values of a metadata field (outlets, authors, dates in the index)."""
         return {str(r.metadata.get(field) or "") for r in self.records} - {""}
+
+
+def _codes(values: NDArray[Any]) -> tuple[NDArray[np.int64], dict[str, int]]:
+    """Each value's integer code, and the code of each distinct value."""
+    distinct, codes = np.unique(values, return_inverse=True)
+    return codes.astype(np.int64), {str(v): i for i, v in enumerate(distinct)}
+
+
+def _among(codes: NDArray[np.int64], index: dict[str, int], wanted: Iterable[str]) -> NDArray[np.bool_]:
+    """Which rows hold one of the wanted values (given as text)."""
+    known = [index[w] for w in wanted if w in index]
+    return np.isin(codes, known) if known else np.zeros(len(codes), dtype=bool)
 
 
 def top_positions(scores: NDArray[np.float64], k: int) -> list[int]:

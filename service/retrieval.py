@@ -36,7 +36,7 @@ from service.models import Chunk, Filters, Passage, indexed_text
 from service.query_analysis import QueryAnalysis, QueryAnalyzer, narrow
 from service.settings import RetrievalSettings
 from service.store import ChunkStore
-from service.vectors import SnapshotVectors, VectorCache
+from service.vectors import QueryVectors, VectorCache
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,8 @@ class Retriever:
         hybrid = snapshot is not None and mode == "hybrid"
         analysis = self._analyzer(snapshot).analyze(query) if hybrid and snapshot else QueryAnalysis()
         clauses = analysis.clauses if self._settings.clause_weight > 0 else []
-        vectors = self._vectors.of(snapshot) if snapshot is not None else None
+        held = self._vectors.of(snapshot) if snapshot is not None else None
+        vectors = held.for_query(vector) if held is not None else None
         bm25 = QueryScores(snapshot, self._settings.name_variants) if snapshot is not None else None
         lists: list[tuple[Scored, float]] = [
             (self._retrieve(query, clauses, vector, bm25, filters, mode, vectors), 1.0)
@@ -206,7 +207,7 @@ class Retriever:
         bm25: QueryScores | None,
         filters: Filters,
         mode: str,
-        vectors: SnapshotVectors | None = None,
+        vectors: QueryVectors | None = None,
     ) -> Scored:
         """One scored ranking of candidates from the legs the mode uses, under the filters.
 
@@ -217,7 +218,7 @@ class Retriever:
         n = self._settings.candidates
         dense: list[Passage] = []
         if mode in ("hybrid", "dense"):
-            dense = vectors.nearest(vector, n, filters) if vectors else self._store.query(vector, n, filters)
+            dense = vectors.nearest(n, filters) if vectors else self._store.query(vector, n, filters)
         if mode == "dense" or bm25 is None:
             return [(p.chunk, p.score) for p in dense]
         lexical = bm25.scores(query, filters)
@@ -297,13 +298,13 @@ class Retriever:
         return self._store.visible(ranked)[:top_k]
 
     def _with_similarity(
-        self, chunks: Ranked, vector: NDArray[np.float32], held: SnapshotVectors | None = None
+        self, chunks: Ranked, vector: NDArray[np.float32], held: QueryVectors | None = None
     ) -> list[Passage]:
         """Passages in the given order, each scored by its vector's cosine similarity to the query.
 
         Vectors held in memory first; the rest read from Chroma, or re-embedded when unreadable.
         """
-        scores = held.similarities(chunks, vector) if held is not None else {}
+        scores = held.similarities(chunks) if held is not None else {}
         unscored = [c for c in chunks if c.id not in scores]
         if unscored:
             try:

@@ -3,9 +3,10 @@
 The index is small (~7k chunks × 384 floats ≈ 10 MB), so scoring a filtered subset with one
 matrix product costs well under a millisecond, far less than another Chroma query. The retriever
 uses it for the extra retrievals restricted to a named outlet or date and for the final cosine
-scores, so one search makes one Chroma query. The matrix follows the snapshot: rebuilt when the
-snapshot's generation changes, reusing the vectors of chunks already loaded (ids are
-content-addressed, so a vector never changes under its id).
+scores, so one search makes one Chroma query. The query's similarity to every chunk is one
+matrix-vector product per search (``QueryVectors``), shared by all of its filters. The matrix
+follows the snapshot: rebuilt when the snapshot's generation changes, reusing the vectors of
+chunks already loaded (ids are content-addressed, so a vector never changes under its id).
 """
 
 from __future__ import annotations
@@ -33,27 +34,40 @@ class SnapshotVectors:
         self.matrix = matrix
         self.known = known
 
-    def nearest(self, vector: NDArray[np.float32], k: int, filters: Filters) -> list[Passage]:
-        """The k chunks within the filters most similar to the vector (exact cosine), best first."""
-        keep = self.snapshot.mask(filters)
-        allowed = self.known if keep is None else keep & self.known
+    def for_query(self, vector: NDArray[np.float32]) -> QueryVectors:
+        """The query's similarities to these vectors, computed once for all of a search's filters."""
+        return QueryVectors(self, vector)
+
+
+class QueryVectors:
+    """One search's cosine similarity to every held chunk (one matrix-vector product), ranked per filter."""
+
+    def __init__(self, held: SnapshotVectors, vector: NDArray[np.float32]) -> None:
+        self._held = held
+        self._scores = held.matrix @ vector if len(held.matrix) else np.zeros(0, dtype=np.float32)
+
+    def nearest(self, k: int, filters: Filters) -> list[Passage]:
+        """The k chunks within the filters most similar to the query (exact cosine), best first."""
+        held = self._held
+        keep = held.snapshot.mask(filters)
+        allowed = held.known if keep is None else keep & held.known
         positions = np.flatnonzero(allowed)
         if k <= 0 or not len(positions):
             return []
-        scores = self.matrix[positions] @ vector
+        scores = self._scores[positions]
         k = min(k, len(positions))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
-        chunks = self.snapshot.chunks
+        chunks = held.snapshot.chunks
         return [Passage(chunk=chunks[int(positions[i])], score=float(scores[i])) for i in top]
 
-    def similarities(self, chunks: list[Chunk], vector: NDArray[np.float32]) -> dict[str, float]:
-        """Cosine similarity of the vector to each given chunk held here (others left out)."""
+    def similarities(self, chunks: list[Chunk]) -> dict[str, float]:
+        """Cosine similarity of the query to each given chunk held here (others left out)."""
         out: dict[str, float] = {}
         for chunk in chunks:
-            position = self.snapshot.position(chunk.id)
-            if position is not None and self.known[position]:
-                out[chunk.id] = float(self.matrix[position] @ vector)
+            position = self._held.snapshot.position(chunk.id)
+            if position is not None and self._held.known[position]:
+                out[chunk.id] = float(self._scores[position])
         return out
 
 

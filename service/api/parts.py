@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from threadpoolctl import threadpool_limits
+
 from service.answering import AnswerService
 from service.catalog import Catalog
 from service.citations import CitationVerifier
@@ -45,6 +47,9 @@ def build_parts(
     generator: Generator | None = None,
 ) -> Parts:
     """Build the parts the caller did not hand in."""
+    # numpy's BLAS on one thread: the service's products are small (≤ 10 MB), and requests already
+    # run side by side; a BLAS pool per product only makes concurrent searches fight for the cores.
+    threadpool_limits(1, user_api="blas")
     embedder = embedder or build_embedder(settings)
     store = store or build_store(settings)
     lexical = build_lexical_index(settings, store)
