@@ -3,16 +3,21 @@
 Crash safety: a changed article's new chunks are written, then its live pointer is switched to the
 new version, then its stale chunks are deleted; the store marks an article complete only when all
 chunks of one content version are present, so a run killed at any point is repaired by the next run
-without duplicates, and readers never see a half-written article.
+without duplicates, and readers never see a half-written article. Groups are written in order by
+one writer thread while the next group is embedded, so this order holds as it did before.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
 
 from service.embeddings import Embedder
 from service.ingestion.chunking import chunk_article
@@ -157,30 +162,49 @@ class IngestPipeline:
         return pending
 
     def _write(self, pending: list[_Pending], report: IngestReport, progress: ProgressHook | None) -> None:
-        """Embed and store pending articles in batches; drop stale chunks once replaced."""
+        """Embed and store pending articles in batches; drop stale chunks once replaced.
+
+        The next group is embedded while the previous one is written to Chroma (one writer thread,
+        groups stored in order), so the encoder does not wait on the store.
+        """
         total = sum(len(p.chunks) for p in pending)
-        batch_target = max(self._settings.embedding_batch_size * 4, 64)
-        group: list[_Pending] = []
-        done = 0
         if progress:
             progress(0, total)
+        done = 0
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
+            previous: Future[None] | None = None
+            for group in self._groups(pending):
+                vectors = self._embed(group)
+                done += len(vectors)
+                if progress:
+                    progress(done, total)
+                if previous is not None:
+                    previous.result()  # a failed write stops the run before the next one
+                previous = writer.submit(self._store_group, group, vectors, report)
+            if previous is not None:
+                previous.result()
+
+    def _groups(self, pending: list[_Pending]) -> Iterator[list[_Pending]]:
+        """Whole articles in groups of about four encoder batches of chunks."""
+        batch_target = max(self._settings.embedding_batch_size * 4, 64)
+        group: list[_Pending] = []
         for item in pending:
             group.append(item)
             if sum(len(p.chunks) for p in group) >= batch_target:
-                done += self._write_group(group, report)
+                yield group
                 group = []
-                if progress:
-                    progress(done, total)
         if group:
-            done += self._write_group(group, report)
-            if progress:
-                progress(done, total)
+            yield group
 
-    def _write_group(self, group: list[_Pending], report: IngestReport) -> int:
-        """Embed and upsert a group of articles, then delete their stale chunks."""
+    def _embed(self, group: list[_Pending]) -> NDArray[np.float32]:
+        """The vectors of the group's chunks, in order."""
+        texts = [indexed_text(c) for p in group for c in p.chunks]
+        return self._embedder.embed(texts) if texts else np.zeros((0, 0), dtype=np.float32)
+
+    def _store_group(self, group: list[_Pending], vectors: NDArray[np.float32], report: IngestReport) -> None:
+        """Upsert a group of articles' chunks, publish them, then delete their stale chunks."""
         chunks = [c for p in group for c in p.chunks]
         if chunks:
-            vectors = self._embedder.embed([indexed_text(c) for c in chunks])
             metadatas = [
                 chunk_metadata(c, p.article.content_hash, len(p.chunks), p.article.source_file)
                 for p in group
@@ -193,7 +217,6 @@ class IngestPipeline:
             self._store.delete_chunks(stale)
         report.chunks_written += len(chunks)
         report.chunks_deleted += len(stale)
-        return len(chunks)
 
     def _prune(
         self,
