@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from service.api.app import create_app
-from service.embeddings import SentenceTransformerEmbedder
+from service.embeddings import Embedder
 from service.errors import BackendUnavailable
 from service.ingestion.pipeline import IngestPipeline
 from service.llm import build_extractive
@@ -56,7 +56,7 @@ def test_both_modes_answer_search_and_ask_the_same(
 
 
 def test_delete_articles_removes_them_from_search(
-    settings: Settings, store: ChunkStore, embedder: SentenceTransformerEmbedder
+    settings: Settings, store: ChunkStore, embedder: Embedder
 ) -> None:
     IngestPipeline(store, embedder, settings).run([SEEDS])
     victim = next(s for s in store.articles().values() if s.meta.origin.startswith("002_"))
@@ -69,7 +69,7 @@ def test_delete_articles_removes_them_from_search(
 
 
 def test_store_follows_a_collection_recreated_by_another_process(
-    chroma_server: ChromaServer, tmp_path: Path, embedder: SentenceTransformerEmbedder
+    chroma_server: ChromaServer, tmp_path: Path, embedder: Embedder
 ) -> None:
     settings = chroma_server.settings_for(tmp_path / "data")
     serving = build_store(settings)  # the API's store
@@ -104,7 +104,7 @@ def own_chroma(tmp_path: Path) -> Iterator[ChromaServer]:
 
 
 def test_chroma_going_away_gives_503_not_500(
-    own_chroma: ChromaServer, tmp_path: Path, embedder: SentenceTransformerEmbedder
+    own_chroma: ChromaServer, tmp_path: Path, embedder: Embedder
 ) -> None:
     settings = own_chroma.settings_for(tmp_path / "data")
     store = build_store(settings)
@@ -129,7 +129,7 @@ def test_chroma_going_away_gives_503_not_500(
 
 
 def test_api_recovers_without_a_restart_when_chroma_comes_back(
-    own_chroma: ChromaServer, tmp_path: Path, embedder: SentenceTransformerEmbedder
+    own_chroma: ChromaServer, tmp_path: Path, embedder: Embedder
 ) -> None:
     settings = own_chroma.settings_for(tmp_path / "data")
     store = build_store(settings)
