@@ -229,7 +229,11 @@ class ChunkStore:
         self._collection.modify(metadata=metadata)
 
     def generation(self) -> str:
-        """A token that changes whenever any process writes to the collection."""
+        """A token that changes whenever any process writes to the collection.
+
+        EmbedderMismatch (409) once the collection records another encoder than this store's: another
+        process re-created it (searches check the generation at most every lexical_check_seconds).
+        """
         from chromadb.errors import NotFoundError
 
         try:
@@ -237,8 +241,15 @@ class ChunkStore:
         except (httpx.TransportError, ConnectionError, NotFoundError) as exc:
             message = f"Chroma collection {self._collection_name!r} unavailable: {exc}"
             raise BackendUnavailable(message) from exc
-        token = (collection.metadata or {}).get(GENERATION_KEY, "")
-        return f"{collection.id}:{token}"
+        metadata = collection.metadata or {}
+        recorded = str(metadata.get(EMBEDDER_KEY) or "")
+        if self._embedder and recorded and recorded != self._embedder:
+            # Another process re-created the collection for another encoder (ingest --reset under auto).
+            raise EmbedderMismatch(
+                f"collection {self._collection_name!r} now holds vectors of {recorded!r}, but this "
+                f"process encodes with {self._embedder!r}: restart it to follow the collection"
+            )
+        return f"{collection.id}:{metadata.get(GENERATION_KEY, '')}"
 
     def ids(self) -> list[str]:
         """Every stored chunk id."""

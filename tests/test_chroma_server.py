@@ -11,8 +11,9 @@ import pytest
 
 from service.api.app import create_app
 from service.embeddings import Embedder
-from service.errors import BackendUnavailable
+from service.errors import BackendUnavailable, EmbedderMismatch
 from service.ingestion.pipeline import IngestPipeline
+from service.lexical import build_lexical_index
 from service.llm import build_extractive
 from service.models import Filters
 from service.retrieval import Retriever
@@ -80,6 +81,24 @@ def test_store_follows_a_collection_recreated_by_another_process(
     origins = {s.meta.origin for s in serving.articles().values()}
     assert origins == {"002_a85a3d831082c514.txt"}
     assert serving.count() == other.count() and serving.check() == ""
+
+
+def test_a_process_refuses_a_collection_re_created_for_another_encoder(
+    chroma_server: ChromaServer, tmp_path: Path, embedder: Embedder
+) -> None:
+    settings = chroma_server.settings_for(tmp_path / "data")
+    serving = build_store(settings.model_copy(update={"embedding_backend": "torch"}))  # an fp32 API
+    assert serving.embedder == "all-MiniLM-L6-v2|torch"
+    serving.generation()
+    other = build_store(settings, reset=True)  # `ingest --reset` elsewhere, auto: a new collection, int8
+    assert other.embedder == "all-MiniLM-L6-v2|onnx-int8"
+    IngestPipeline(other, embedder, settings).run([SEEDS / "002_a85a3d831082c514.txt"])
+    with pytest.raises(EmbedderMismatch) as raised:
+        serving.generation()
+    assert raised.value.status_code == 409 and "onnx-int8" in raised.value.message
+    retriever = Retriever(serving, embedder, build_lexical_index(settings, serving))
+    with pytest.raises(EmbedderMismatch):  # its searches too, instead of torch queries on int8 vectors
+        retriever.search(QUESTIONS[0], 5, Filters())
 
 
 def test_chroma_headers_are_accepted_and_the_ssl_flag_is_used(
