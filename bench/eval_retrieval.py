@@ -257,11 +257,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_write:
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / f"{stem}.json").write_text(
-            json.dumps(report | {"embedding_backend": settings.embedding_backend}, indent=1) + "\n",
+            json.dumps(report | {"embedding_backend": backend, "collection": settings.collection}, indent=1)
+            + "\n",
             encoding="utf-8",
         )
         (RESULTS / f"{stem}.md").write_text(table, encoding="utf-8")
-        if backend == DEFAULT_BACKEND:  # the README shows the default encoder's numbers
+        # The README shows the default encoder's full run (every mode, every query).
+        if backend == DEFAULT_BACKEND and set(modes) == set(RUNS) and not args.limit:
             update_readme(ROOT / "README.md", table)
     return 0
 
