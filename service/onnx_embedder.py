@@ -2,7 +2,9 @@
 
 At first use the sentence-transformers model (transformer, mean pooling, L2 normalisation) is
 exported with ``torch.onnx.export`` and quantized with ONNX Runtime's dynamic int8 quantization
-(per-channel weights); the result is cached under ``RAG_DATA_DIR/models/`` and reused. Nothing is
+(per-channel weights); the result is cached in ``RAG_MODEL_CACHE_DIR`` (default
+``RAG_DATA_DIR/models/``) and reused. Processes exporting at once (API replicas starting together)
+each write temp files of their own and move the result into place atomically. Nothing is
 downloaded. Vectors agree with the fp32 model to a cosine of about 0.98 or better.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import uuid
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -74,8 +77,9 @@ def export_int8(model_path: str, target: Path) -> Path:
 
     sample = model.preprocess(["an example sentence", "and another, a little longer one"])
     target.parent.mkdir(parents=True, exist_ok=True)
-    fp32 = target.with_name(target.name + ".fp32.tmp")
-    quantized = target.with_name(target.name + ".tmp")
+    unique = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # another process may export at the same time
+    fp32 = target.with_name(f"{target.name}.{unique}.fp32.tmp")
+    quantized = target.with_name(f"{target.name}.{unique}.tmp")
     try:
         with warnings.catch_warnings():  # the legacy exporter's deprecation and tracer notices
             warnings.simplefilter("ignore")

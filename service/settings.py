@@ -10,11 +10,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GeneratorChoice = Literal["auto", "ollama", "extractive"]
 RetrievalMode = Literal["hybrid", "dense", "lexical"]
+EmbeddingBackend = Literal["torch", "onnx-int8"]
+BackendChoice = Literal["auto", "torch", "onnx-int8"]
 
 
 class ChromaSettings(BaseModel):
@@ -105,11 +107,20 @@ class Settings(BaseSettings):
         ),
     )
     embedding_batch_size: int = Field(default=32, gt=0, description="Texts per encoder batch.")
-    embedding_backend: Literal["torch", "onnx-int8"] = Field(
-        default="torch",
+    embedding_backend: BackendChoice = Field(
+        default="auto",
         description=(
-            "Encoder runtime: torch (fp32 sentence-transformers) or onnx-int8 (the same model exported "
-            "locally to ONNX and quantized to int8 at first use, cached under data_dir/models)."
+            "Encoder runtime: onnx-int8 (the model exported locally to ONNX and quantized to int8 at "
+            "first use, cached under model_cache_dir), torch (fp32 sentence-transformers), or auto: the "
+            "encoder the collection records (an index built with torch keeps torch), onnx-int8 for a new "
+            "collection."
+        ),
+    )
+    model_cache_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Folder of the exported int8 model (shared by every process using it); empty means "
+            "data_dir/models."
         ),
     )
     embedding_threads: int = Field(
@@ -220,10 +231,21 @@ class Settings(BaseSettings):
         default=25 * 1024 * 1024, gt=0, description="Largest request body accepted (413 beyond)."
     )
 
+    @field_validator("model_cache_dir", mode="before")
+    @classmethod
+    def _empty_means_default(cls, value: object) -> object:
+        """An empty RAG_MODEL_CACHE_DIR means the default folder, not the working directory."""
+        return None if value == "" else value
+
     @property
     def chroma_path(self) -> Path:
         """Folder of the embedded Chroma database."""
         return self.data_dir / "chroma"
+
+    @property
+    def models_dir(self) -> Path:
+        """Folder of the exported int8 model: model_cache_dir, else data_dir/models."""
+        return self.model_cache_dir or self.data_dir / "models"
 
 
 @lru_cache(maxsize=1)

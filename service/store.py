@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 
 from service.chroma import ResolvingCollection, build_chroma_client
 from service.embeddings import embedder_identity
+from service.encoder_choice import EMBEDDER_KEY, recorded_embedder, resolve_embedding_backend
 from service.errors import BackendUnavailable, EmbedderMismatch
 from service.live_versions import LIVE_SUFFIX, LiveVersions, version_of_hash
 from service.models import ArticleMeta, ArticleSummary, Chunk, Filters, Passage
@@ -32,11 +33,8 @@ _VISIBLE_READS = 3  # reads of records and pointers before a partial article is 
 # Collection metadata key whose value changes on every write; derived indexes (the lexical
 # snapshot) compare it to know whether they are stale, in this process or any other.
 GENERATION_KEY = "newsrag_generation"
-# Collection metadata key naming the encoder whose vectors the collection holds (see
-# service.embeddings.embedder_identity); vectors of two encoders must never mix in one collection.
-EMBEDDER_KEY = "newsrag_embedder"
-# What an index written before the key existed holds: the only encoder there was then.
-LEGACY_EMBEDDER = "all-MiniLM-L6-v2|torch"
+# EMBEDDER_KEY (service.encoder_choice) names the encoder whose vectors the collection holds; vectors
+# of two encoders must never mix in one collection.
 
 
 def day_number(day: date | None) -> int:
@@ -119,10 +117,9 @@ class ChunkStore:
 
         An empty ``embedder`` (a tool that writes no vectors) adopts whatever the collection holds.
         """
-        metadata = self._metadata()
-        recorded = str(metadata.get(EMBEDDER_KEY) or "")
-        if not recorded and self.count():
-            recorded = LEGACY_EMBEDDER
+        collection = self._client.get_collection(self._collection_name, embedding_function=None)
+        metadata = dict(collection.metadata or {})
+        recorded = recorded_embedder(collection)
         if embedder and recorded and recorded != embedder:
             raise EmbedderMismatch(
                 f"collection {self._collection_name!r} holds vectors of {recorded!r}, but the configured "
@@ -133,11 +130,6 @@ class ChunkStore:
             self._embedder = identity
             self._touch()
         return identity
-
-    def _metadata(self) -> dict[str, Any]:
-        """The collection's metadata as Chroma holds it now."""
-        collection = self._client.get_collection(self._collection_name, embedding_function=None)
-        return dict(collection.metadata or {})
 
     @property
     def embedder(self) -> str:
@@ -223,11 +215,7 @@ class ChunkStore:
 
     def reset(self) -> None:
         """Empty the collection and its live pointers (drop and recreate both)."""
-        from chromadb.errors import NotFoundError
-
-        for name in (self._collection_name + LIVE_SUFFIX, self._collection_name):
-            with contextlib.suppress(NotFoundError):
-                self._client.delete_collection(name)
+        drop_collection(self._client, self._collection_name)
         self._collection = ResolvingCollection(self._client, self._collection_name)
         self._live = LiveVersions(ResolvingCollection(self._client, self._collection_name + LIVE_SUFFIX))
         self._touch()
@@ -241,7 +229,11 @@ class ChunkStore:
         self._collection.modify(metadata=metadata)
 
     def generation(self) -> str:
-        """A token that changes whenever any process writes to the collection."""
+        """A token that changes whenever any process writes to the collection.
+
+        EmbedderMismatch (409) once the collection records another encoder than this store's: another
+        process re-created it (searches check the generation at most every lexical_check_seconds).
+        """
         from chromadb.errors import NotFoundError
 
         try:
@@ -249,8 +241,15 @@ class ChunkStore:
         except (httpx.TransportError, ConnectionError, NotFoundError) as exc:
             message = f"Chroma collection {self._collection_name!r} unavailable: {exc}"
             raise BackendUnavailable(message) from exc
-        token = (collection.metadata or {}).get(GENERATION_KEY, "")
-        return f"{collection.id}:{token}"
+        metadata = collection.metadata or {}
+        recorded = str(metadata.get(EMBEDDER_KEY) or "")
+        if self._embedder and recorded and recorded != self._embedder:
+            # Another process re-created the collection for another encoder (ingest --reset under auto).
+            raise EmbedderMismatch(
+                f"collection {self._collection_name!r} now holds vectors of {recorded!r}, but this "
+                f"process encodes with {self._embedder!r}: restart it to follow the collection"
+            )
+        return f"{collection.id}:{metadata.get(GENERATION_KEY, '')}"
 
     def ids(self) -> list[str]:
         """Every stored chunk id."""
@@ -419,6 +418,24 @@ class ChunkStore:
         return ""
 
 
-def build_store(settings: Settings) -> ChunkStore:
-    """The chunk store the settings describe."""
-    return ChunkStore(build_chroma_client(settings), settings.collection, embedder_identity(settings))
+def drop_collection(client: Any, name: str) -> None:
+    """Delete a collection and its live pointers (either may be missing)."""
+    from chromadb.errors import NotFoundError
+
+    for dropped in (name + LIVE_SUFFIX, name):
+        with contextlib.suppress(NotFoundError):
+            client.delete_collection(dropped)
+
+
+def build_store(settings: Settings, *, reset: bool = False) -> ChunkStore:
+    """The chunk store the settings describe; with ``reset``, on the collection emptied first.
+
+    Emptying before the store opens lets ``ingest --reset`` switch a collection to another encoder.
+    ``embedding_backend=auto`` is resolved as ``resolve_embedding_backend`` does; a process that also
+    builds an encoder resolves once itself and hands both the same settings.
+    """
+    client = build_chroma_client(settings)
+    if reset:
+        drop_collection(client, settings.collection)
+    resolved = resolve_embedding_backend(settings, new_collection=reset, client=client)
+    return ChunkStore(client, settings.collection, embedder_identity(resolved))

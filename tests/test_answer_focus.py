@@ -13,7 +13,7 @@ import pytest
 from service.answering import AnswerService, main_articles
 from service.api.parts import Parts, build_parts
 from service.citations import CitationVerifier, is_fragment
-from service.embeddings import SentenceTransformerEmbedder
+from service.embeddings import Embedder
 from service.extractive import ExtractiveGenerator, named_outlet_groups
 from service.models import Passage
 from service.settings import Settings
@@ -25,7 +25,7 @@ TWO_OUTLETS = "What did The National and Shafaq News report about Esmail Qaani's
 
 
 @pytest.fixture(scope="module")
-def parts(seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder) -> Parts:
+def parts(seeded: tuple[Settings, ChunkStore], embedder: Embedder) -> Parts:
     settings, store = seeded
     return build_parts(settings, store=store, embedder=embedder)
 
@@ -91,7 +91,7 @@ def test_named_outlets_are_found_among_the_passages_sources(pool: list[Passage])
 
 
 def test_the_extractive_answer_speaks_for_every_named_outlet_first(
-    embedder: SentenceTransformerEmbedder, pool: list[Passage]
+    embedder: Embedder, pool: list[Passage]
 ) -> None:
     generator = ExtractiveGenerator(
         embedder, max_sentences=3, min_similarity=0.0, margin=2.0, max_candidates=24
@@ -102,7 +102,7 @@ def test_the_extractive_answer_speaks_for_every_named_outlet_first(
 
 
 def test_without_embedding_the_answer_still_speaks_for_every_named_outlet_first(
-    embedder: SentenceTransformerEmbedder, pool: list[Passage]
+    embedder: Embedder, pool: list[Passage]
 ) -> None:
     generator = ExtractiveGenerator(
         embedder, max_sentences=3, min_similarity=0.0, margin=2.0, max_candidates=0
@@ -113,9 +113,7 @@ def test_without_embedding_the_answer_still_speaks_for_every_named_outlet_first(
     assert len({c.text for c in picked}) == 3
 
 
-def test_sentences_far_below_the_best_are_not_added(
-    embedder: SentenceTransformerEmbedder, pool: list[Passage]
-) -> None:
+def test_sentences_far_below_the_best_are_not_added(embedder: Embedder, pool: list[Passage]) -> None:
     def select(margin: float) -> list[object]:
         generator = ExtractiveGenerator(
             embedder, max_sentences=4, min_similarity=0.0, margin=margin, max_candidates=24
@@ -127,9 +125,7 @@ def test_sentences_far_below_the_best_are_not_added(
     assert narrow[0] == wide[0]
 
 
-def test_every_extractive_sentence_has_three_content_words(
-    embedder: SentenceTransformerEmbedder, pool: list[Passage]
-) -> None:
+def test_every_extractive_sentence_has_three_content_words(embedder: Embedder, pool: list[Passage]) -> None:
     generator = ExtractiveGenerator(embedder, max_sentences=4, min_similarity=0.0, max_candidates=5)
     candidates = generator.candidates(QAANI, pool)
     assert candidates and not any(is_fragment(c.text) for c in candidates)
@@ -138,7 +134,7 @@ def test_every_extractive_sentence_has_three_content_words(
 
 
 def test_a_one_word_fragment_fails_the_check_though_the_passage_contains_it(
-    embedder: SentenceTransformerEmbedder, pool: list[Passage]
+    embedder: Embedder, pool: list[Passage]
 ) -> None:
     number = next(i for i, p in enumerate(pool, start=1) if "Iran" in p.chunk.text)
     checked = CitationVerifier(embedder).check(f"Iran [{number}].", pool)

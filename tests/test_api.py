@@ -138,6 +138,7 @@ def test_unknown_route_and_health(client: httpx.Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["chunks"] > 0
+    assert "vectors of all-MiniLM-L6-v2|onnx-int8" in ready.json()["checks"]["chroma"]["detail"]
     unknown = client.get("/no-such-route")
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
 

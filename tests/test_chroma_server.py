@@ -10,9 +10,10 @@ import httpx
 import pytest
 
 from service.api.app import create_app
-from service.embeddings import SentenceTransformerEmbedder
-from service.errors import BackendUnavailable
+from service.embeddings import Embedder
+from service.errors import BackendUnavailable, EmbedderMismatch
 from service.ingestion.pipeline import IngestPipeline
+from service.lexical import build_lexical_index
 from service.llm import build_extractive
 from service.models import Filters
 from service.retrieval import Retriever
@@ -56,7 +57,7 @@ def test_both_modes_answer_search_and_ask_the_same(
 
 
 def test_delete_articles_removes_them_from_search(
-    settings: Settings, store: ChunkStore, embedder: SentenceTransformerEmbedder
+    settings: Settings, store: ChunkStore, embedder: Embedder
 ) -> None:
     IngestPipeline(store, embedder, settings).run([SEEDS])
     victim = next(s for s in store.articles().values() if s.meta.origin.startswith("002_"))
@@ -69,7 +70,7 @@ def test_delete_articles_removes_them_from_search(
 
 
 def test_store_follows_a_collection_recreated_by_another_process(
-    chroma_server: ChromaServer, tmp_path: Path, embedder: SentenceTransformerEmbedder
+    chroma_server: ChromaServer, tmp_path: Path, embedder: Embedder
 ) -> None:
     settings = chroma_server.settings_for(tmp_path / "data")
     serving = build_store(settings)  # the API's store
@@ -80,6 +81,24 @@ def test_store_follows_a_collection_recreated_by_another_process(
     origins = {s.meta.origin for s in serving.articles().values()}
     assert origins == {"002_a85a3d831082c514.txt"}
     assert serving.count() == other.count() and serving.check() == ""
+
+
+def test_a_process_refuses_a_collection_re_created_for_another_encoder(
+    chroma_server: ChromaServer, tmp_path: Path, embedder: Embedder
+) -> None:
+    settings = chroma_server.settings_for(tmp_path / "data")
+    serving = build_store(settings.model_copy(update={"embedding_backend": "torch"}))  # an fp32 API
+    assert serving.embedder == "all-MiniLM-L6-v2|torch"
+    serving.generation()
+    other = build_store(settings, reset=True)  # `ingest --reset` elsewhere, auto: a new collection, int8
+    assert other.embedder == "all-MiniLM-L6-v2|onnx-int8"
+    IngestPipeline(other, embedder, settings).run([SEEDS / "002_a85a3d831082c514.txt"])
+    with pytest.raises(EmbedderMismatch) as raised:
+        serving.generation()
+    assert raised.value.status_code == 409 and "onnx-int8" in raised.value.message
+    retriever = Retriever(serving, embedder, build_lexical_index(settings, serving))
+    with pytest.raises(EmbedderMismatch):  # its searches too, instead of torch queries on int8 vectors
+        retriever.search(QUESTIONS[0], 5, Filters())
 
 
 def test_chroma_headers_are_accepted_and_the_ssl_flag_is_used(
@@ -104,7 +123,7 @@ def own_chroma(tmp_path: Path) -> Iterator[ChromaServer]:
 
 
 def test_chroma_going_away_gives_503_not_500(
-    own_chroma: ChromaServer, tmp_path: Path, embedder: SentenceTransformerEmbedder
+    own_chroma: ChromaServer, tmp_path: Path, embedder: Embedder
 ) -> None:
     settings = own_chroma.settings_for(tmp_path / "data")
     store = build_store(settings)
@@ -129,7 +148,7 @@ def test_chroma_going_away_gives_503_not_500(
 
 
 def test_api_recovers_without_a_restart_when_chroma_comes_back(
-    own_chroma: ChromaServer, tmp_path: Path, embedder: SentenceTransformerEmbedder
+    own_chroma: ChromaServer, tmp_path: Path, embedder: Embedder
 ) -> None:
     settings = own_chroma.settings_for(tmp_path / "data")
     store = build_store(settings)

@@ -15,7 +15,7 @@ import pytest
 
 from service.api.app import create_app
 from service.citations import CitationVerifier, draft_sentences
-from service.embeddings import SentenceTransformerEmbedder
+from service.embeddings import Embedder
 from service.extractive import cite
 from service.generation import Draft
 from service.models import Passage
@@ -64,7 +64,7 @@ def scripted() -> ScriptedGenerator:
 
 @pytest.fixture(scope="module")
 def scripted_server(
-    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder, scripted: ScriptedGenerator
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder, scripted: ScriptedGenerator
 ) -> Iterator[LiveServer]:
     settings, store = seeded
     app = create_app(settings, store=store, embedder=embedder, generator=scripted)
@@ -176,7 +176,7 @@ def test_every_sentence_of_an_extractive_answer_is_supported(client: httpx.Clien
 
 
 def test_verifier_scores_an_exact_quote_above_a_paraphrase_above_an_unrelated_claim(
-    embedder: SentenceTransformerEmbedder, seeded: tuple[Settings, ChunkStore]
+    embedder: Embedder, seeded: tuple[Settings, ChunkStore]
 ) -> None:
     store = seeded[1]
     chunk = next(

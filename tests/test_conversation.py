@@ -11,7 +11,7 @@ from service.conversation import (
     entities,
     is_follow_up,
 )
-from service.embeddings import SentenceTransformerEmbedder
+from service.embeddings import Embedder
 from service.llm import OllamaGenerator, build_extractive
 from service.settings import OllamaSettings, Settings
 from tests.conftest import free_port
@@ -73,6 +73,6 @@ def test_llm_condenser_falls_back_to_entities_when_ollama_is_down() -> None:
     assert condensed == "And what did he say about Israel? (Qaani, Baghdad)"
 
 
-def test_condenser_follows_the_generator(embedder: SentenceTransformerEmbedder) -> None:
+def test_condenser_follows_the_generator(embedder: Embedder) -> None:
     assert isinstance(build_condenser(build_extractive(Settings(), embedder)), EntityCondenser)
     assert isinstance(build_condenser(OllamaGenerator(OllamaSettings())), LLMCondenser)

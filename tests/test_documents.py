@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from service.api.app import create_app
-from service.embeddings import SentenceTransformerEmbedder
+from service.embeddings import Embedder
 from service.llm import build_extractive
 from service.store import build_store
 from tests.conftest import SEEDS, LiveServer, make_settings
@@ -22,7 +22,7 @@ ARTICLE = (
 
 
 @pytest.fixture()
-def server(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> Iterator[httpx.Client]:
+def server(tmp_path: Path, embedder: Embedder) -> Iterator[httpx.Client]:
     settings = make_settings(tmp_path / "data", max_upload_files=3, max_file_bytes=20_000)
     app = create_app(
         settings,

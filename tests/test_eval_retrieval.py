@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bench.eval_retrieval import DATA, RUNS, baselines, evaluate, ingest, load_queries, markdown
 from bench.metrics import METRICS, score_query, squash
-from service.embeddings import SentenceTransformerEmbedder
+from service.embeddings import Embedder
 from tests.conftest import make_settings
 
 
@@ -18,9 +18,7 @@ def test_paper_hit_rule_ignores_spaces_and_newlines() -> None:
     assert (score.article_ranks, score.all_evidence10) == ((2,), 0.0)
 
 
-def test_eval_runs_every_mode_on_a_small_corpus(
-    tmp_path: Path, embedder: SentenceTransformerEmbedder
-) -> None:
+def test_eval_runs_every_mode_on_a_small_corpus(tmp_path: Path, embedder: Embedder) -> None:
     queries = load_queries(DATA / "queries-dev.json")[:3]
     wanted = {url for q in queries for url in q.evidence}
     corpus = [a for a in json.loads((DATA / "corpus.json").read_text(encoding="utf-8")) if a["url"] in wanted]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from service.embeddings import SentenceTransformerEmbedder
+from service.embeddings import Embedder
 from service.ingestion.pipeline import IngestPipeline
 from service.lexical import LexicalIndex, build_lexical_index, lexical_path, tokenize
 from service.retrieval import Retriever
@@ -29,9 +29,7 @@ def write_articles(path: Path, bodies: dict[str, str]) -> Path:
     return path
 
 
-def lexical_retriever(
-    store: ChunkStore, embedder: SentenceTransformerEmbedder, settings: Settings
-) -> Retriever:
+def lexical_retriever(store: ChunkStore, embedder: Embedder, settings: Settings) -> Retriever:
     """A BM25-only retriever with its own index instance, checking for changes on every query."""
     index = LexicalIndex(store, lexical_path(settings.data_dir, store.collection_name), check_seconds=0)
     return Retriever(store, embedder, index, RetrievalSettings(mode="lexical"))
@@ -47,7 +45,7 @@ OKAPI = "The zoo unveiled an okapi house, the first of its kind in the region, a
 
 
 def test_bm25_follows_added_changed_pruned_and_reset_articles(
-    tmp_path: Path, store: ChunkStore, embedder: SentenceTransformerEmbedder, settings: Settings
+    tmp_path: Path, store: ChunkStore, embedder: Embedder, settings: Settings
 ) -> None:
     folder = tmp_path / "articles"
     folder.mkdir()
@@ -74,7 +72,7 @@ def test_bm25_follows_added_changed_pruned_and_reset_articles(
 
 
 def test_snapshot_is_persisted_and_reused_until_the_store_changes(
-    tmp_path: Path, store: ChunkStore, embedder: SentenceTransformerEmbedder, settings: Settings
+    tmp_path: Path, store: ChunkStore, embedder: Embedder, settings: Settings
 ) -> None:
     feed = write_articles(tmp_path / "feed.json", {"https://a.example/1": ZEBRA})
     IngestPipeline(store, embedder, settings).run([feed])
@@ -95,7 +93,7 @@ def test_snapshot_is_persisted_and_reused_until_the_store_changes(
 
 
 def test_missing_or_corrupt_snapshot_is_rebuilt_from_chroma(
-    tmp_path: Path, store: ChunkStore, embedder: SentenceTransformerEmbedder, settings: Settings
+    tmp_path: Path, store: ChunkStore, embedder: Embedder, settings: Settings
 ) -> None:
     IngestPipeline(store, embedder, settings).run(
         [write_articles(tmp_path / "f.json", {"https://a.example/1": ZEBRA})]

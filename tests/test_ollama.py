@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from service.api.app import create_app
-from service.embeddings import SentenceTransformerEmbedder
+from service.embeddings import Embedder
 from service.errors import BackendUnavailable
 from service.extractive import ExtractiveGenerator
 from service.llm import SYSTEM_PROMPT, OllamaGenerator, build_generator
@@ -147,9 +147,7 @@ def test_stream_raises_backend_unavailable_when_ollama_is_down(generators: list[
         list(make(generators, ollama_settings(f"http://127.0.0.1:{free_port()}")).stream("q", PASSAGES))
 
 
-def test_auto_uses_ollama_only_when_the_model_is_pulled(
-    fake: FakeOllama, embedder: SentenceTransformerEmbedder
-) -> None:
+def test_auto_uses_ollama_only_when_the_model_is_pulled(fake: FakeOllama, embedder: Embedder) -> None:
     settings = Settings(generator="auto", ollama=ollama_settings(fake.url))
     chosen = build_generator(settings, embedder)
     assert isinstance(chosen, OllamaGenerator)
@@ -161,9 +159,7 @@ def test_auto_uses_ollama_only_when_the_model_is_pulled(
     assert isinstance(build_generator(down, embedder), ExtractiveGenerator)
 
 
-def serve(
-    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder, ollama: OllamaSettings
-) -> LiveServer:
+def serve(seeded: tuple[Settings, ChunkStore], embedder: Embedder, ollama: OllamaSettings) -> LiveServer:
     """The real app on the seeds, its generator built from settings pointing at the given Ollama."""
     settings, store = seeded
     configured = settings.model_copy(update={"generator": "ollama", "ollama": ollama})
@@ -171,7 +167,7 @@ def serve(
 
 
 def test_ask_answers_with_ollama_and_sends_the_retrieved_passages(
-    fake: FakeOllama, seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
+    fake: FakeOllama, seeded: tuple[Settings, ChunkStore], embedder: Embedder
 ) -> None:
     # A reply grounded in seed 002, so the citation check keeps it (wherever 002's passages rank).
     fake.reply = (
@@ -204,7 +200,7 @@ def test_ask_answers_with_ollama_and_sends_the_retrieved_passages(
 def test_ask_falls_back_to_extractive_and_says_why(
     fake: FakeOllama,
     seeded: tuple[Settings, ChunkStore],
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
     setup: dict[str, object],
     reason: str,
 ) -> None:
@@ -223,7 +219,7 @@ def test_ask_falls_back_to_extractive_and_says_why(
 
 
 def test_readyz_reports_each_dependency(
-    fake: FakeOllama, seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
+    fake: FakeOllama, seeded: tuple[Settings, ChunkStore], embedder: Embedder
 ) -> None:
     with serve(seeded, embedder, ollama_settings(fake.url)) as server:
         ready = httpx.get(f"{server.url}/readyz", timeout=30)

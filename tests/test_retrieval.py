@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from service.embeddings import SentenceTransformerEmbedder
+from service.embeddings import Embedder
 from service.lexical import build_lexical_index
 from service.models import Filters
 from service.name_variants import NameVariants
@@ -25,7 +25,7 @@ JOINED = (
 
 def retriever_for(
     seeded: tuple[Settings, ChunkStore],
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
     mode: RetrievalMode = "hybrid",
     **extra: object,
 ) -> Retriever:
@@ -42,7 +42,7 @@ def seed_numbers(
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
 def test_source_filter_applies_to_every_leg(
-    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder, mode: RetrievalMode
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder, mode: RetrievalMode
 ) -> None:
     retriever = retriever_for(seeded, embedder, mode)
     results = retriever.search("Quds Force commander visits Iraq", 10, Filters(sources=("shafaq news",)))
@@ -52,7 +52,7 @@ def test_source_filter_applies_to_every_leg(
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
 def test_date_filter_applies_to_every_leg_and_drops_undated_articles(
-    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder, mode: RetrievalMode
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder, mode: RetrievalMode
 ) -> None:
     retriever = retriever_for(seeded, embedder, mode)
     window = Filters(published_after=date(2025, 1, 1), published_before=date(2025, 12, 31))
@@ -62,7 +62,7 @@ def test_date_filter_applies_to_every_leg_and_drops_undated_articles(
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
 def test_filter_matching_nothing_returns_an_empty_list(
-    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder, mode: RetrievalMode
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder, mode: RetrievalMode
 ) -> None:
     retriever = retriever_for(seeded, embedder, mode)
     assert retriever.search("Quds Force", 5, Filters(sources=("No Such Outlet",))) == []
@@ -70,7 +70,7 @@ def test_filter_matching_nothing_returns_an_empty_list(
 
 
 def test_article_id_filter_keeps_only_that_article(
-    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder
 ) -> None:
     _, store = seeded
     wanted = next(s.meta.id for s in store.articles().values() if s.meta.origin.startswith("003"))
@@ -79,7 +79,7 @@ def test_article_id_filter_keeps_only_that_article(
 
 
 def test_one_spelling_of_a_name_finds_articles_written_with_another(
-    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder
 ) -> None:
     # Seed 001 spells the commander "Qaani"; only 002 writes "Ghaani".
     with_variants = retriever_for(seeded, embedder, "lexical")
@@ -109,13 +109,13 @@ def test_name_variants_are_learned_from_spellings_not_listed() -> None:
     ],
 )
 def test_paraphrased_successor_questions_rank_seed_002_first(
-    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder, question: str
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder, question: str
 ) -> None:
     assert seed_numbers(retriever_for(seeded, embedder), question)[0] == "002"
 
 
 def test_named_outlet_brings_its_passages_to_the_top(
-    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder
 ) -> None:
     retriever = retriever_for(seeded, embedder)
     assert [o.sources for o in retriever.analyze("What did Shafaq News say about the visit?").outlets] == [
@@ -152,7 +152,7 @@ def test_analyzer_recognises_indexed_outlets_authors_and_dates_only() -> None:
 
 
 def test_fusion_rewards_agreement_and_diversity_spreads_articles(
-    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder
 ) -> None:
     dense = retriever_for(seeded, embedder, "dense").search("Quds Force commander", 6)
     chunks = [p.chunk for p in dense]
@@ -172,7 +172,7 @@ def test_fusion_rewards_agreement_and_diversity_spreads_articles(
 
 
 def test_each_clause_of_a_joined_question_brings_its_best_passage(
-    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder
 ) -> None:
     settings, store = seeded
     snapshot = build_lexical_index(settings, store).current()

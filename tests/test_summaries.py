@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from service.api.app import create_app
-from service.embeddings import SentenceTransformerEmbedder
+from service.embeddings import Embedder
 from service.ingestion.pipeline import IngestPipeline
 from service.llm import build_extractive
 from service.store import build_store
@@ -108,9 +108,7 @@ def test_summarize_of_an_unknown_article_is_not_found(client: httpx.Client) -> N
 
 
 @pytest.fixture(scope="module")
-def wire_server(
-    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
-) -> Iterator[LiveServer]:
+def wire_server(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[LiveServer]:
     """Three outlets; two of them ran the same wire sentence."""
     root = tmp_path_factory.mktemp("wire")
     records = [

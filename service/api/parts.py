@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from threadpoolctl import threadpool_limits
@@ -13,6 +14,7 @@ from service.conversation import Condenser, build_condenser
 from service.documents import DocumentIntake
 from service.embedding_cache import EmbeddingCache
 from service.embeddings import Embedder, build_embedder
+from service.encoder_choice import resolve_embedding_backend
 from service.evidence import EvidenceCheck
 from service.generation import Generator
 from service.ingestion.pipeline import IngestPipeline
@@ -22,6 +24,8 @@ from service.retrieval import Retriever
 from service.settings import Settings
 from service.store import ChunkStore, build_store
 from service.summaries import SummaryService
+
+logger = logging.getLogger("newsrag.startup")  # under the "newsrag" JSON log handler
 
 
 @dataclass
@@ -46,12 +50,19 @@ def build_parts(
     embedder: Embedder | None = None,
     generator: Generator | None = None,
 ) -> Parts:
-    """Build the parts the caller did not hand in."""
+    """Build the parts the caller did not hand in.
+
+    ``embedding_backend=auto`` is resolved here, once, from the collection (``Parts.settings`` holds the
+    concrete backend); the encoder and the store are built from the same resolved settings.
+    """
     # numpy's BLAS on one thread: the service's products are small (≤ 10 MB), and requests already
     # run side by side; a BLAS pool per product only makes concurrent searches fight for the cores.
     threadpool_limits(1, user_api="blas")
+    if store is None or embedder is None:
+        settings = resolve_embedding_backend(settings)
     embedder = embedder or build_embedder(settings)
     store = store or build_store(settings)
+    logger.info("encoder %s for collection %r (%s)", store.embedder, store.collection_name, embedder.name)
     lexical = build_lexical_index(settings, store)
     # One LRU of embeddings for queries, answer sentences and citation checks (ingest uses the bare
     # encoder: its chunks would only flush the cache): the question embedded

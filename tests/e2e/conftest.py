@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from service.api.app import create_app
-from service.embeddings import SentenceTransformerEmbedder
+from service.embeddings import Embedder
 from service.ingestion.pipeline import IngestPipeline
 from service.llm import OllamaGenerator, build_extractive
 from service.settings import OllamaSettings, Settings
@@ -19,7 +19,7 @@ from tests.fakes import FakeOllama
 
 @pytest.fixture()
 def ollama_server(
-    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder
 ) -> Iterator[tuple[FakeOllama, LiveServer]]:
     """The seeded app whose generator is the real OllamaGenerator pointed at the fake server."""
     settings, store = seeded
@@ -31,7 +31,7 @@ def ollama_server(
 
 
 @pytest.fixture()
-def own_server(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> Iterator[LiveServer]:
+def own_server(tmp_path: Path, embedder: Embedder) -> Iterator[LiveServer]:
     """A seeded server of the test's own, for tests that upload and delete articles."""
     settings = make_settings(tmp_path / "data")
     store = build_store(settings)

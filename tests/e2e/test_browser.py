@@ -22,7 +22,7 @@ from playwright.sync_api import (
 )
 
 from service.api.app import create_app
-from service.embeddings import SentenceTransformerEmbedder
+from service.embeddings import Embedder
 from service.llm import build_extractive
 from service.settings import Settings
 from service.store import ChunkStore
@@ -278,7 +278,7 @@ def _fresh_results() -> None:
 
 
 def test_page_asks_for_the_api_key_once_and_keeps_it_for_the_session(
-    browser: Browser, seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
+    browser: Browser, seeded: tuple[Settings, ChunkStore], embedder: Embedder
 ) -> None:
     base, store = seeded
     settings = Settings.model_validate(base.model_dump() | {"api_key": "page-key"})

@@ -75,6 +75,8 @@ def test_ingest_cli_prints_a_summary_and_is_idempotent(env: dict[str, str], tmp_
     assert first.returncode == 0, first.stderr
     assert "new articles" in first.stdout and "│ 5" in first.stdout
     assert "skipped notes.pdf" in first.stdout
+    assert "all-MiniLM-L6-v2|onnx-int8" in first.stdout  # a new collection gets the int8 encoder
+    assert not (tmp_path / "data" / "models").exists()  # the model of the session's RAG_MODEL_CACHE_DIR
     second = run_ingest(env, str(SEEDS))
     assert second.returncode == 0
     unchanged = next(line for line in second.stdout.splitlines() if "unchanged articles" in line)

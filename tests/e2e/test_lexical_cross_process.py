@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from service.embeddings import SentenceTransformerEmbedder
+from service.embeddings import Embedder
 from service.lexical import LexicalIndex, lexical_path
 from service.retrieval import Retriever
 from service.settings import RetrievalSettings
@@ -33,9 +33,7 @@ def ingest_in_another_process(data_dir: Path, collection: str, *paths: Path) -> 
     assert result.returncode == 0, result.stderr
 
 
-def test_ingest_in_another_process_reaches_a_running_retriever(
-    tmp_path: Path, embedder: SentenceTransformerEmbedder
-) -> None:
+def test_ingest_in_another_process_reaches_a_running_retriever(tmp_path: Path, embedder: Embedder) -> None:
     settings = make_settings(tmp_path / "data", collection="shared")
     feed = tmp_path / "feed.json"
     first = {

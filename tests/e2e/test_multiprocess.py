@@ -35,7 +35,8 @@ SECOND_BATCH = ["002_a85a3d831082c514.txt", "004_aee8e9cc88fbb562.txt"]
 
 @pytest.fixture()
 def env(chroma_server: ChromaServer, tmp_path: Path) -> dict[str, str]:
-    values = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    # No RAG_ setting of the caller, but the session's model cache (the int8 model exported once).
+    values = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") or k == "RAG_MODEL_CACHE_DIR"}
     values.update(
         {
             "RAG_CHROMA__HOST": chroma_server.host,

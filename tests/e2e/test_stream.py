@@ -14,7 +14,7 @@ from httpx_sse import connect_sse
 from numpy.typing import NDArray
 
 from service.api.app import create_app
-from service.embeddings import SentenceTransformerEmbedder
+from service.embeddings import Embedder
 from service.generation import Draft
 from service.models import Passage
 from service.settings import Settings
@@ -188,7 +188,7 @@ class BreaksAfterOneSentence:
 class EmbedsOnce:
     """The real embedder for the first call (the query), then broken (the extractive fallback)."""
 
-    def __init__(self, inner: SentenceTransformerEmbedder) -> None:
+    def __init__(self, inner: Embedder) -> None:
         self.inner = inner
         self.calls = 0
 
@@ -204,7 +204,7 @@ class EmbedsOnce:
 
 
 def test_generator_bug_mid_stream_costs_only_the_llm_answer(
-    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder
 ) -> None:
     settings, store = seeded
     app = create_app(settings, store=store, embedder=embedder, generator=BreaksAfterOneSentence())
@@ -217,7 +217,7 @@ def test_generator_bug_mid_stream_costs_only_the_llm_answer(
 
 
 def test_error_after_the_stream_started_arrives_as_an_error_event(
-    seeded: tuple[Settings, ChunkStore], embedder: SentenceTransformerEmbedder
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder
 ) -> None:
     settings, store = seeded
     broken = EmbedsOnce(embedder)

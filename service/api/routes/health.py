@@ -23,7 +23,7 @@ def healthz() -> Health:
 
 
 def check_chroma(store: ChunkStore) -> tuple[DependencyCheck, int | None]:
-    """Chroma answers and the collection exists; with its chunk count."""
+    """Chroma answers and the collection exists; with its chunk count and the encoder it records."""
     reason = store.check()
     if reason:
         return DependencyCheck(ok=False, detail=reason), None
@@ -31,7 +31,8 @@ def check_chroma(store: ChunkStore) -> tuple[DependencyCheck, int | None]:
         chunks = store.count()
     except BackendUnavailable as exc:
         return DependencyCheck(ok=False, detail=exc.message), None
-    return DependencyCheck(ok=True, detail=f"collection {store.collection_name!r}"), chunks
+    detail = f"collection {store.collection_name!r}, vectors of {store.embedder or 'no encoder yet'}"
+    return DependencyCheck(ok=True, detail=detail), chunks
 
 
 def check_generator(generator: Generator) -> DependencyCheck:
