@@ -99,7 +99,7 @@ class OnnxInt8Embedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import onnxruntime
-        from transformers import AutoTokenizer
+        from tokenizers import Tokenizer
 
         self._name = f"{model_path} (onnx-int8)"
         self._batch_size = batch_size
@@ -112,8 +112,12 @@ class OnnxInt8Embedder:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
         self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self._tokenizer = AutoTokenizer.from_pretrained(model_path, local_files_only=True)
         self._max_length = self._max_seq_length(model_path)
+        # The model's fast tokenizer, read by the tokenizers library itself: the same token ids as
+        # transformers' AutoTokenizer without importing transformers (and with it torch, ~300 MB).
+        self._tokenizer = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
+        self._tokenizer.enable_truncation(max_length=self._max_length)
+        self._tokenizer.enable_padding(pad_id=self._pad_id(self._tokenizer), pad_token="[PAD]")
         self._dimension = int(self._session.get_outputs()[0].shape[-1] or 384)
         self._lock = threading.Lock()
 
@@ -127,6 +131,12 @@ class OnnxInt8Embedder:
             return int(json.loads(config.read_text(encoding="utf-8"))["max_seq_length"])
         except (OSError, ValueError, KeyError):
             return 256
+
+    @staticmethod
+    def _pad_id(tokenizer: Any) -> int:
+        """The id of the padding token (0 in BERT vocabularies)."""
+        pad = tokenizer.token_to_id("[PAD]")
+        return 0 if pad is None else int(pad)
 
     @property
     def name(self) -> str:
@@ -145,9 +155,11 @@ class OnnxInt8Embedder:
     def _encode_batch(self, texts: list[str]) -> NDArray[np.float32]:
         """One run of the session: tokenise under the lock, infer outside it (sessions are thread-safe)."""
         with self._lock:
-            encoded = self._tokenizer(
-                texts, padding=True, truncation=True, max_length=self._max_length, return_tensors="np"
-            )
-        feeds = {name: np.asarray(encoded[name], dtype=np.int64) for name in _INPUTS}
+            encodings = self._tokenizer.encode_batch(texts)
+        feeds = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
         result = self._session.run(["sentence_embedding"], feeds)
         return np.asarray(result[0], dtype=np.float32)

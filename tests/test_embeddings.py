@@ -3,12 +3,16 @@ one encoder per collection, and ``auto`` following what the collection records."
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from transformers import AutoTokenizer
 
 from ingest.__main__ import main as ingest_main
 from service.api.parts import build_parts
@@ -16,6 +20,7 @@ from service.embeddings import (
     Embedder,
     SentenceTransformerEmbedder,
     build_embedder,
+    default_model_path,
     embedder_identity,
 )
 from service.encoder_choice import EMBEDDER_KEY, resolve_embedding_backend
@@ -181,3 +186,31 @@ def test_ingest_reset_moves_an_auto_collection_to_int8(
     store = build_store(settings.model_copy(update={"embedding_backend": "auto"}))
     assert store.embedder == "all-MiniLM-L6-v2|onnx-int8"
     assert [a.meta.origin for a in store.articles().values()] == ["002_a85a3d831082c514.txt"]
+
+
+TOKENISED = ["Qaani’s visit to Baghdad!", "x " * 400, "Café déjà vu: 3.5% rise"]
+
+
+def test_int8_encoder_tokenises_as_transformers_does_without_loading_torch(tmp_path: Path) -> None:
+    # The serving process of the default encoder stays free of torch (about 300 MB of RSS per
+    # worker); its token ids are those of the model's transformers tokenizer, long texts truncated.
+    script = (
+        "import sys, json\n"
+        "from service.embeddings import build_embedder\n"
+        "from service.settings import Settings\n"
+        f"e = build_embedder(Settings(data_dir={str(tmp_path)!r}, embedding_backend='onnx-int8'))\n"
+        f"texts = {TOKENISED!r}\n"
+        "e.embed(texts)\n"
+        "ids = [x.ids for x in e._tokenizer.encode_batch(texts)]\n"
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'ids': ids}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=SEEDS.parent
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["torch"] is False
+    reference = AutoTokenizer.from_pretrained(default_model_path(), local_files_only=True)(
+        TOKENISED, padding=True, truncation=True, max_length=256
+    )["input_ids"]
+    assert result["ids"] == reference
