@@ -1,16 +1,17 @@
 """`make bench`: newsrag's speed next to the raw cost of the same work, measured in one run.
 
 Ingests a slice of the MultiHop-RAG corpus into a temp data dir with the project's ingest pipeline
-and encodes the very same chunk texts with ``SentenceTransformer.encode`` (same batch size, same
-process, same threads); re-ingests the unchanged corpus; starts the API (``python -m service``, a
-real uvicorn subprocess on a free port over that data dir) and times ``/search`` over HTTP against
-the raw work of one search called directly (query embedding, one Chroma query, one BM25 query),
-query by query, interleaved, so load from elsewhere on the machine hits both alike; then
-throughput with 1, 4 and 8 concurrent clients, ``/ask`` (extractive), the first ``/ask/stream``
-event, start-up until ``/readyz`` and the server's peak RSS, all with the fp32 torch encoder (the raw
-baselines are SentenceTransformer's). The int8 ONNX encoder (the default) is timed against fp32 on
-the same chunk texts. Every query is asked once (the query-embedding cache would otherwise
-answer repeats). Writes ``bench/results/perf.{json,md}`` and prints the table.
+and encodes the very same chunk texts with the raw encoder (same batch size, same process, same
+threads): ``SentenceTransformer.encode`` for torch, the ONNX Runtime session for the int8 default;
+re-ingests the unchanged corpus; starts the API (``python -m service --workers N``, real uvicorn
+worker processes on a free port over that data dir) and times ``/search`` over HTTP against the raw
+work of one search called directly (query embedding, one Chroma query, one BM25 query), query by
+query, interleaved, so load from elsewhere on the machine hits both alike; then throughput with 1,
+4 and 8 concurrent clients, ``/ask`` (extractive), the first ``/ask/stream`` event, start-up until
+``/readyz`` and the peak RSS of all server processes together. The encoder is the service's default
+(int8 ONNX) unless ``--backend`` says otherwise; the int8 encoder is also timed against fp32 on the
+same chunk texts. Every query is asked once (the query-embedding cache would otherwise answer
+repeats). Writes ``bench/results/perf.{json,md}`` and prints the table.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import httpx
 
 from bench.metrics import percentile
 from service.embeddings import build_embedder, default_model_path
+from service.encoder_choice import DEFAULT_BACKEND
 from service.ingestion.pipeline import IngestPipeline
 from service.lexical import build_lexical_index, top_positions
 from service.models import Chunk, Filters, indexed_text
@@ -133,18 +135,30 @@ def timed(work: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def raw_encode_seconds(texts: list[str], batch_size: int, threads: int) -> float:
-    """Seconds ``SentenceTransformer.encode`` takes on the texts (model loaded beforehand)."""
+def raw_encoder(settings: Settings) -> Callable[[list[str]], object]:
+    """The encoder's own batched call, without the service: ``SentenceTransformer.encode`` for
+    torch, the tokenizer and ONNX Runtime session (``OnnxInt8Embedder.embed``) for int8."""
+    if settings.embedding_backend != "torch":
+        return build_embedder(settings).embed
     import torch
     from sentence_transformers import SentenceTransformer
 
-    if threads > 0:
-        torch.set_num_threads(threads)
+    if settings.embedding_threads > 0:
+        torch.set_num_threads(settings.embedding_threads)
     model = SentenceTransformer(default_model_path(), device="cpu", local_files_only=True)
-    model.encode(texts[:batch_size], batch_size=batch_size, normalize_embeddings=True)  # warm
-    return timed(
-        lambda: model.encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
-    )
+    size = settings.embedding_batch_size
+
+    def encode(texts: list[str]) -> object:
+        return model.encode(texts, batch_size=size, normalize_embeddings=True, show_progress_bar=False)
+
+    return encode
+
+
+def raw_encode_seconds(texts: list[str], settings: Settings) -> float:
+    """Seconds the raw encoder takes on the texts (loaded and warmed beforehand)."""
+    encode = raw_encoder(settings)
+    encode(texts[: settings.embedding_batch_size])  # warm
+    return timed(lambda: encode(texts))
 
 
 def free_port() -> int:
@@ -163,16 +177,35 @@ class Server:
     startup_seconds: float
 
     def peak_rss_mb(self) -> float:
-        """The server process's peak resident set (VmHWM), in MB."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text(encoding="utf-8").splitlines():
+        """The peak resident sets (VmHWM) of the server and its worker processes, summed, in MB."""
+        return sum(_peak_rss_kb(pid) for pid in _process_tree(self.process.pid)) / 1024
+
+
+def _process_tree(pid: int) -> list[int]:
+    """The process and all its descendants (Linux /proc)."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            pending.extend(int(child) for child in task.read_text(encoding="utf-8").split())
+    return found
+
+
+def _peak_rss_kb(pid: int) -> int:
+    """One process's peak resident set (VmHWM) in kB; 0 when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
             if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 @contextmanager
-def serve(settings: Settings, log: Path) -> Iterator[Server]:
-    """Start the API over the settings' data dir; yield once /readyz answers 200; stop it."""
+def serve(settings: Settings, log: Path, workers: int) -> Iterator[Server]:
+    """Start the API (``workers`` processes) over the settings' data dir; yield once /readyz answers."""
     port = free_port()
     env = dict(
         os.environ,
@@ -185,7 +218,10 @@ def serve(settings: Settings, log: Path) -> Iterator[Server]:
         RAG_RATE_LIMIT="",
         PYTHONPATH=str(ROOT),
     )
-    command = [sys.executable, "-m", "service", "--port", str(port), "--log-level", "warning"]
+    command = [
+        *(sys.executable, "-m", "service", "--port", str(port), "--log-level", "warning"),
+        *("--workers", str(workers)),
+    ]
     with log.open("wb") as out:
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -217,9 +253,7 @@ class RawSearch:
     """The work of one search without the service: embed, one Chroma query, one BM25 query."""
 
     def __init__(self, settings: Settings) -> None:
-        from sentence_transformers import SentenceTransformer
-
-        self._model = SentenceTransformer(default_model_path(), device="cpu", local_files_only=True)
+        self._encode = raw_encoder(settings)
         self._store = build_store(settings)
         self._snapshot = build_lexical_index(settings, self._store).current()
         self._candidates = settings.retrieval.candidates
@@ -227,7 +261,7 @@ class RawSearch:
 
     def __call__(self, query: str) -> None:
         """Embed the query, ask Chroma for the candidates, score BM25 and take its top."""
-        vector = self._model.encode([query], normalize_embeddings=True, show_progress_bar=False)
+        vector = self._encode([query])
         self._collection.query(
             query_embeddings=vector,
             n_results=self._candidates,
@@ -325,14 +359,16 @@ def check(ratio: float, limit: float, at_least: bool = False) -> bool:
 
 def run(args: argparse.Namespace, workdir: Path) -> Report:
     """Every measurement, in order; the rows of the table with pass/fail."""
-    # fp32 torch throughout, whatever the default: the raw baselines are SentenceTransformer's own
-    # calls, so the ratios measure the service's overhead on the same encoder. The int8 encoder (the
-    # default) is timed against fp32 on its own row.
+    # One encoder throughout (the default for a new collection unless --backend names one), and the
+    # raw baselines use the same encoder, so the ratios measure the service's own overhead.
     settings = Settings(
-        data_dir=workdir / "data", collection=COLLECTION, generator="extractive", embedding_backend="torch"
+        data_dir=workdir / "data",
+        collection=COLLECTION,
+        generator="extractive",
+        embedding_backend=args.backend or DEFAULT_BACKEND,
     )
     shown = ("embedding_batch_size", "embedding_threads", "embedding_backend")
-    report = Report(machine(), {k: getattr(settings, k) for k in shown})
+    report = Report(machine(), {**{k: getattr(settings, k) for k in shown}, "workers": args.workers})
     numbers = report.numbers
     rows = report.rows
     corpus = workdir / "corpus.json"
@@ -345,7 +381,7 @@ def run(args: argparse.Namespace, workdir: Path) -> Report:
     texts = chunk_texts(settings)
     numbers["chunks"] = len(texts)
     numbers["ingest_seconds"] = ingest_seconds
-    raw_seconds = raw_encode_seconds(texts, settings.embedding_batch_size, settings.embedding_threads)
+    raw_seconds = raw_encode_seconds(texts, settings)
     numbers["raw_encode_seconds"] = raw_seconds
     ingest_rate, raw_rate = len(texts) / ingest_seconds, len(texts) / raw_seconds
     ratio = ingest_rate / raw_rate
@@ -353,7 +389,7 @@ def run(args: argparse.Namespace, workdir: Path) -> Report:
         Row(
             "ingest chunks/s",
             f"{ingest_rate:.1f} ({numbers['articles'] / ingest_seconds:.2f} articles/s)",
-            f"{raw_rate:.1f} raw encode",
+            f"{raw_rate:.1f} raw encoder",
             ratio,
             "≥ 0.9×",
             check(ratio, 0.9, at_least=True),
@@ -379,10 +415,12 @@ def run(args: argparse.Namespace, workdir: Path) -> Report:
     rest = pool[5 + args.queries :]
     raw = RawSearch(settings)
     with (
-        serve(settings, workdir / "server.log") as server,
+        serve(settings, workdir / "server.log", args.workers) as server,
         httpx.Client(base_url=server.url, timeout=120) as client,
     ):
         numbers["startup_seconds"] = server.startup_seconds
+        # Every worker process loads its encoder, index and vectors: warm them all before timing.
+        throughput(server.url, pool[-args.workers * 8 :], clients=max(8, args.workers * 4))
         for query in warm:
             post_seconds(client, "/search", {"query": query})
             raw(query)
@@ -456,7 +494,16 @@ def run(args: argparse.Namespace, workdir: Path) -> Report:
         rss = server.peak_rss_mb()
         numbers["peak_rss_mb"] = rss
     rows.append(Row("start-up until /readyz", f"{numbers['startup_seconds']:.1f} s"))
-    rows.append(Row("server peak RSS", f"{rss:.0f} MB", "", None, "≤ 1536 MB", rss <= 1536))
+    rows.append(
+        Row(
+            f"server peak RSS ({args.workers} workers, summed)",
+            f"{rss:.0f} MB",
+            "",
+            None,
+            "≤ 1536 MB",
+            rss <= 1536,
+        )
+    )
 
     sample = texts[: args.int8_texts]
     fp32_rate, int8_rate = int8_speed(sample, settings)
@@ -500,7 +547,8 @@ def markdown(report: Report) -> str:
         f"{m['load_average']}; {m['finished']}.",
         f"Versions: {versions}.",
         f"Corpus: first {n['articles']} MultiHop-RAG articles, {n['chunks']} chunks; "
-        f"encoder batch {s['embedding_batch_size']}, threads {s['embedding_threads']}.",
+        f"encoder {s['embedding_backend']}, batch {s['embedding_batch_size']}, threads "
+        f"{s['embedding_threads']}; {s['workers']} API worker processes.",
         "",
         "| measure | newsrag | raw / reference | ratio | target | result |",
         "|---|---|---|---|---|---|",
@@ -520,6 +568,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--throughput-queries", type=int, default=48, help="searches per concurrency level")
     parser.add_argument("--ask-queries", type=int, default=15, help="questions for /ask and /ask/stream")
     parser.add_argument("--int8-texts", type=int, default=256, help="chunk texts for the int8 vs fp32 timing")
+    parser.add_argument(
+        "--backend",
+        choices=["torch", "onnx-int8"],
+        default=None,
+        help=f"encoder for the whole run (default: the service's default for a new index, {DEFAULT_BACKEND})",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="API worker processes (python -m service --workers N)"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/results alone")
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="newsrag-bench-"))
