@@ -8,16 +8,18 @@ words. Each sentence is cited with its passage; with nothing relevant the answer
 
 Sentences are first ranked by the share of the question's content words they hold (names and
 numbers counting double). With ``max_candidates`` > 0 (the service's default is 12) the best of
-them, capped, are embedded with the question in one call through an LRU cache
-(service/embedding_cache.py) and scored by cosine, which tells "what did he say" from "he
-visited"; with 0 none is embedded (cheapest): relevance is that share averaged with the passage's
+them, capped, are scored by cosine with the question: with the sentence vectors ingest stored
+when the index holds them (service/sentence_vectors.py), else embedded in one call through an LRU
+cache (service/embedding_cache.py). Cosine tells "what did he say" from "he
+visited"; with 0 none is scored so (cheapest): relevance is that share averaged with the passage's
 similarity to the question, and repeats are told by word overlap.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -40,6 +42,10 @@ _NEAR_DUPLICATE = 0.92
 _PER_OUTLET_CANDIDATES = 4
 _LEXICAL_WEIGHT = 0.5
 _LEXICAL_DUPLICATE = 0.6  # word overlap (Jaccard) from which two sentences say the same thing
+log = logging.getLogger(__name__)
+
+# Stored sentence vectors of chunks by id (service.sentence_vectors.SentenceVectors.of).
+StoredSentences = Callable[[Sequence[str]], Mapping[str, NDArray[np.float32]]]
 _ENDING = re.compile(r"[.!?]+['\"’”)]*$")
 
 
@@ -120,8 +126,10 @@ class ExtractiveGenerator:
         *,
         margin: float = 0.2,
         max_candidates: int = 12,
+        stored: StoredSentences | None = None,
     ) -> None:
         self._embedder = embedder if isinstance(embedder, EmbeddingCache) else EmbeddingCache(embedder)
+        self._stored = stored
         self._max_sentences = max_sentences
         self._min_similarity = min_similarity
         self._margin = margin
@@ -169,8 +177,15 @@ class ExtractiveGenerator:
         (its passage passed the relevance threshold already), from one question word; word overlap.
         """
         if self._max_candidates:
-            vectors = self._embedder.embed([question] + [c.text for c in candidates])
-            query, sentences = vectors[0], vectors[1:]
+            known = self._stored_vectors(passages, candidates)
+            todo = [i for i in range(len(candidates)) if i not in known]
+            vectors = self._embedder.embed([question] + [candidates[i].text for i in todo])
+            query = vectors[0]
+            sentences = np.zeros((len(candidates), len(query)), dtype=np.float32)
+            for i, vector in known.items():
+                sentences[i] = vector
+            for row, i in enumerate(todo, start=1):
+                sentences[i] = vectors[row]
             return (
                 (sentences @ query).astype(np.float64),
                 lambda i, j: float(sentences[i] @ sentences[j]),
@@ -191,6 +206,31 @@ class ExtractiveGenerator:
             return len(words[i] & words[j]) / (len(words[i] | words[j]) or 1)
 
         return relevance, jaccard, _LEXICAL_DUPLICATE, 1e-9
+
+    def _stored_vectors(
+        self, passages: Sequence[Passage], candidates: Sequence[_Candidate]
+    ) -> dict[int, NDArray[np.float32]]:
+        """Candidates' sentence vectors stored by ingest, by candidate index (those found and usable).
+
+        A chunk's rows are used only when they are as many as its sentences now (same split).
+        """
+        if self._stored is None:
+            return {}
+        try:
+            rows = self._stored([p.chunk.id for p in passages])
+        except Exception:  # the companion collection gone (another process reset it): embed instead
+            log.warning("stored sentence vectors unreadable; embedding the sentences", exc_info=True)
+            return {}
+        known: dict[int, NDArray[np.float32]] = {}
+        for i, candidate in enumerate(candidates):
+            chunk = passages[candidate.passage_number - 1].chunk
+            vectors = rows.get(chunk.id)
+            if vectors is None or len(vectors) != len(_sentences(chunk.text)):
+                continue
+            vector = vectors[candidate.position]
+            if vector.any():  # a zero row: the sentence lay past the encoder's truncation
+                known[i] = vector
+        return known
 
     def select(self, question: str, passages: Sequence[Passage]) -> list[_Candidate]:
         """The sentences that answer the question, named outlets first (empty when none is relevant)."""

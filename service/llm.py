@@ -16,7 +16,7 @@ from llama_index.core.llms import ChatMessage, MessageRole
 
 from service.embeddings import Embedder
 from service.errors import BackendUnavailable
-from service.extractive import ExtractiveGenerator
+from service.extractive import ExtractiveGenerator, StoredSentences
 from service.generation import INSUFFICIENT_ANSWER, Draft, Generator
 from service.models import Passage, passage_header
 from service.settings import OllamaSettings, Settings
@@ -137,25 +137,31 @@ def ollama_has_model(settings: OllamaSettings) -> tuple[bool, str]:
     return True, ""
 
 
-def build_extractive(settings: Settings, embedder: Embedder) -> ExtractiveGenerator:
-    """The extractive generator with the settings' thresholds."""
+def build_extractive(
+    settings: Settings, embedder: Embedder, stored: StoredSentences | None = None
+) -> ExtractiveGenerator:
+    """The extractive generator with the settings' thresholds; ``stored`` gives the sentence vectors
+    ingest stored (``ChunkStore.sentence_vectors.of``), so answers need not embed sentences."""
     return ExtractiveGenerator(
         embedder,
         settings.max_answer_sentences,
         settings.min_relevance,
         margin=settings.answer_margin,
         max_candidates=settings.answer_candidates,
+        stored=stored,
     )
 
 
-def build_generator(settings: Settings, embedder: Embedder) -> Generator:
+def build_generator(
+    settings: Settings, embedder: Embedder, stored: StoredSentences | None = None
+) -> Generator:
     """The generator the settings choose; ``auto`` probes Ollama once and falls back to extractive."""
     if settings.generator == "extractive":
-        return build_extractive(settings, embedder)
+        return build_extractive(settings, embedder, stored)
     if settings.generator == "ollama":
         return OllamaGenerator(settings.ollama)
     available, reason = ollama_has_model(settings.ollama)
     if available:
         return OllamaGenerator(settings.ollama)
     log.warning("generator=auto: using the extractive generator (%s)", reason)
-    return build_extractive(settings, embedder)
+    return build_extractive(settings, embedder, stored)

@@ -32,8 +32,9 @@ from numpy.typing import NDArray
 
 from service.embeddings import Embedder
 from service.lexical import LexicalIndex, LexicalSnapshot, top_positions
-from service.models import Chunk, Filters, Passage, indexed_text
+from service.models import Chunk, Filters, Passage
 from service.query_analysis import QueryAnalysis, QueryAnalyzer, narrow
+from service.sentence_vectors import chunk_vectors
 from service.settings import RetrievalSettings
 from service.store import ChunkStore
 from service.vectors import QueryVectors, VectorCache
@@ -302,7 +303,7 @@ class Retriever:
     ) -> list[Passage]:
         """Passages in the given order, each scored by its vector's cosine similarity to the query.
 
-        Vectors held in memory first; the rest read from Chroma, or re-embedded when unreadable.
+        Vectors held in memory first; the rest read from Chroma, or computed again when unreadable.
         """
         scores = held.similarities(chunks) if held is not None else {}
         unscored = [c for c in chunks if c.id not in scores]
@@ -316,7 +317,7 @@ class Retriever:
                 vectors = {}
             missing = [c for c in unscored if c.id not in vectors]
             if missing:
-                fresh = self._embedder.embed([indexed_text(c) for c in missing])
+                fresh = chunk_vectors(self._embedder, missing).vectors  # as ingest computes them
                 vectors.update({c.id: v for c, v in zip(missing, fresh, strict=True)})
             scores.update({c.id: float(np.dot(vectors[c.id], vector)) for c in unscored})
         return [Passage(chunk=c, score=scores[c.id]) for c in chunks]

@@ -189,9 +189,10 @@ class Settings(BaseSettings):
         ge=0,
         le=500,
         description=(
-            "Sentences the extractive generator embeds at most per answer, those covering most of the "
-            "question (named outlets keep a few each); 0 embeds none and ranks sentences by the question "
-            "words they hold and their passage's similarity."
+            "Sentences the extractive generator scores by cosine with the question at most per answer, "
+            "those covering most of it (named outlets keep a few each), with the sentence vectors ingest "
+            "stored (embedded when an index has none); 0 scores none so and ranks sentences by the "
+            "question words they hold and their passage's similarity."
         ),
     )
     article_share: float = Field(

@@ -26,6 +26,7 @@ from service.encoder_choice import EMBEDDER_KEY, recorded_embedder, resolve_embe
 from service.errors import BackendUnavailable, EmbedderMismatch
 from service.live_versions import LIVE_SUFFIX, LiveVersions, version_of_hash
 from service.models import ArticleMeta, ArticleSummary, Chunk, Filters, Passage
+from service.sentence_vectors import SENTENCES_SUFFIX, SentenceVectors
 from service.settings import Settings
 
 _PAGE = 1000
@@ -111,6 +112,7 @@ class ChunkStore:
         self._max_batch = int(client.get_max_batch_size())
         self._embedder = self._claim(embedder)
         self._live = self._open_live()
+        self._sentences = SentenceVectors(ResolvingCollection(client, collection_name + SENTENCES_SUFFIX))
 
     def _claim(self, embedder: str) -> str:
         """The collection's encoder identity, recorded when new; EmbedderMismatch when it differs.
@@ -181,12 +183,18 @@ class ChunkStore:
             )
         self._touch()
 
+    @property
+    def sentence_vectors(self) -> SentenceVectors:
+        """The chunks' sentence vectors stored by ingest (see service.sentence_vectors)."""
+        return self._sentences
+
     def delete_chunks(self, ids: Iterable[str]) -> None:
-        """Remove the given chunks (unknown ids are ignored)."""
+        """Remove the given chunks (unknown ids are ignored), and their sentence vectors."""
         id_list = list(ids)
         for start in range(0, len(id_list), self._max_batch):
             self._collection.delete(ids=id_list[start : start + self._max_batch])
         if id_list:
+            self._sentences.delete(id_list)
             self._touch()
 
     def publish(self, content_hashes: dict[str, str]) -> None:
@@ -211,6 +219,7 @@ class ChunkStore:
         if ids:
             self._live.drop(ids)
             self._collection.delete(where={"article_id": {"$in": ids}})
+            self._sentences.delete_articles(ids)
             self._touch()
 
     def reset(self) -> None:
@@ -218,6 +227,9 @@ class ChunkStore:
         drop_collection(self._client, self._collection_name)
         self._collection = ResolvingCollection(self._client, self._collection_name)
         self._live = LiveVersions(ResolvingCollection(self._client, self._collection_name + LIVE_SUFFIX))
+        self._sentences = SentenceVectors(
+            ResolvingCollection(self._client, self._collection_name + SENTENCES_SUFFIX)
+        )
         self._touch()
 
     def _touch(self) -> None:
@@ -419,10 +431,10 @@ class ChunkStore:
 
 
 def drop_collection(client: Any, name: str) -> None:
-    """Delete a collection and its live pointers (either may be missing)."""
+    """Delete a collection, its live pointers and its sentence vectors (any may be missing)."""
     from chromadb.errors import NotFoundError
 
-    for dropped in (name + LIVE_SUFFIX, name):
+    for dropped in (name + LIVE_SUFFIX, name + SENTENCES_SUFFIX, name):
         with contextlib.suppress(NotFoundError):
             client.delete_collection(dropped)
 

@@ -254,7 +254,12 @@ class LiveServer:
 def live_server(seeded: tuple[Settings, ChunkStore], embedder: Embedder) -> Iterator[LiveServer]:
     """The real app over HTTP on the seeded index, extractive generator."""
     settings, store = seeded
-    app = create_app(settings, store=store, embedder=embedder, generator=build_extractive(settings, embedder))
+    app = create_app(
+        settings,
+        store=store,
+        embedder=embedder,
+        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
+    )
     with LiveServer(app) as server:
         yield server
 
@@ -265,7 +270,12 @@ def live_server_on_chroma_server(
 ) -> Iterator[LiveServer]:
     """The real app over HTTP on the seeds in the Chroma server."""
     settings, store = seeded_server
-    app = create_app(settings, store=store, embedder=embedder, generator=build_extractive(settings, embedder))
+    app = create_app(
+        settings,
+        store=store,
+        embedder=embedder,
+        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
+    )
     with LiveServer(app) as server:
         yield server
 

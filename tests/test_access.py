@@ -29,7 +29,12 @@ def guarded(seeded: tuple[Settings, ChunkStore], embedder: Embedder) -> Iterator
             "max_request_bytes": 4096,
         }
     )
-    app = create_app(settings, store=store, embedder=embedder, generator=build_extractive(settings, embedder))
+    app = create_app(
+        settings,
+        store=store,
+        embedder=embedder,
+        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
+    )
     with LiveServer(app) as server:
         yield server.url
 
@@ -94,7 +99,12 @@ def test_rate_limit_answers_429_with_retry_after(
 ) -> None:
     base, store = seeded
     settings = base.model_copy(update={"rate_limit": "3/minute"})
-    app = create_app(settings, store=store, embedder=embedder, generator=build_extractive(settings, embedder))
+    app = create_app(
+        settings,
+        store=store,
+        embedder=embedder,
+        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
+    )
     with LiveServer(app) as server:
         statuses = [httpx.get(f"{server.url}/articles").status_code for _ in range(5)]
         assert statuses[:3] == [200, 200, 200] and statuses[3:] == [429, 429]

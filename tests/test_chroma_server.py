@@ -128,7 +128,12 @@ def test_chroma_going_away_gives_503_not_500(
     settings = own_chroma.settings_for(tmp_path / "data")
     store = build_store(settings)
     IngestPipeline(store, embedder, settings).run([SEEDS / "000_277ab06f7a8d113b.txt"])
-    app = create_app(settings, store=store, embedder=embedder, generator=build_extractive(settings, embedder))
+    app = create_app(
+        settings,
+        store=store,
+        embedder=embedder,
+        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
+    )
     with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=60) as http:
         assert http.get("/readyz").status_code == 200
         other = build_store(settings)
@@ -153,7 +158,12 @@ def test_api_recovers_without_a_restart_when_chroma_comes_back(
     settings = own_chroma.settings_for(tmp_path / "data")
     store = build_store(settings)
     IngestPipeline(store, embedder, settings).run([SEEDS / "002_a85a3d831082c514.txt"])
-    app = create_app(settings, store=store, embedder=embedder, generator=build_extractive(settings, embedder))
+    app = create_app(
+        settings,
+        store=store,
+        embedder=embedder,
+        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
+    )
     with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=60) as http:
         query = {"query": "Who succeeded Soleimani?"}
         before = http.post("/search", json=query).json()["results"]

@@ -24,11 +24,12 @@ ARTICLE = (
 @pytest.fixture()
 def server(tmp_path: Path, embedder: Embedder) -> Iterator[httpx.Client]:
     settings = make_settings(tmp_path / "data", max_upload_files=3, max_file_bytes=20_000)
+    store = build_store(settings)
     app = create_app(
         settings,
-        store=build_store(settings),
+        store=store,
         embedder=embedder,
-        generator=build_extractive(settings, embedder),
+        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
     )
     with LiveServer(app) as live, httpx.Client(base_url=live.url, timeout=120) as client:
         yield client

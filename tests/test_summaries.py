@@ -130,7 +130,12 @@ def wire_server(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) ->
     settings = make_settings(root / "data")
     store = build_store(settings)
     IngestPipeline(store, embedder, settings).run([folder])
-    app = create_app(settings, store=store, embedder=embedder, generator=build_extractive(settings, embedder))
+    app = create_app(
+        settings,
+        store=store,
+        embedder=embedder,
+        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
+    )
     with LiveServer(app) as server:
         yield server
 

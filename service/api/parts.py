@@ -69,8 +69,9 @@ def build_parts(
     # by retrieval is reused by the extractive answer, and passages seen before are not re-embedded.
     cached = EmbeddingCache(embedder, settings.embedding_cache_size)
     retriever = Retriever(store, cached, lexical, settings.retrieval)
-    fallback = build_extractive(settings, cached)
-    generator = generator or build_generator(settings, cached)
+    stored = store.sentence_vectors.of  # sentence vectors stored by ingest: answers skip embedding them
+    fallback = build_extractive(settings, cached, stored)
+    generator = generator or build_generator(settings, cached, stored)
     catalog = Catalog(store)
     answers = AnswerService(
         retriever,

@@ -16,15 +16,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-from numpy.typing import NDArray
-
 from service.embeddings import Embedder
 from service.ingestion.chunking import chunk_article
 from service.ingestion.cleaning import clean_document
 from service.ingestion.readers import RawDocument, Skipped, iter_documents
 from service.lexical import LexicalIndex, build_lexical_index
-from service.models import Article, ArticleMeta, ArticleSummary, Chunk, indexed_text
+from service.models import Article, ArticleMeta, ArticleSummary, Chunk
+from service.sentence_vectors import ChunkVectors, chunk_vectors
 from service.settings import Settings
 from service.store import ChunkStore, chunk_metadata
 
@@ -174,13 +172,13 @@ class IngestPipeline:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
             previous: Future[None] | None = None
             for group in self._groups(pending):
-                vectors = self._embed(group)
-                done += len(vectors)
+                embedded = self._embed(group)
+                done += len(embedded.vectors)
                 if progress:
                     progress(done, total)
                 if previous is not None:
                     previous.result()  # a failed write stops the run before the next one
-                previous = writer.submit(self._store_group, group, vectors, report)
+                previous = writer.submit(self._store_group, group, embedded, report)
             if previous is not None:
                 previous.result()
 
@@ -196,13 +194,14 @@ class IngestPipeline:
         if group:
             yield group
 
-    def _embed(self, group: list[_Pending]) -> NDArray[np.float32]:
-        """The vectors of the group's chunks, in order."""
-        texts = [indexed_text(c) for p in group for c in p.chunks]
-        return self._embedder.embed(texts) if texts else np.zeros((0, 0), dtype=np.float32)
+    def _embed(self, group: list[_Pending]) -> ChunkVectors:
+        """The group's chunk vectors, in order, with their sentences' vectors: each distinct sentence
+        is embedded once and a chunk's vector is the mean of its sentences' (service.sentence_vectors)."""
+        return chunk_vectors(self._embedder, [c for p in group for c in p.chunks])
 
-    def _store_group(self, group: list[_Pending], vectors: NDArray[np.float32], report: IngestReport) -> None:
-        """Upsert a group of articles' chunks, publish them, then delete their stale chunks."""
+    def _store_group(self, group: list[_Pending], embedded: ChunkVectors, report: IngestReport) -> None:
+        """Upsert a group of articles' chunks (and sentence vectors), publish them, then delete their
+        stale chunks."""
         chunks = [c for p in group for c in p.chunks]
         if chunks:
             metadatas = [
@@ -210,7 +209,9 @@ class IngestPipeline:
                 for p in group
                 for c in p.chunks
             ]
-            self._store.upsert(chunks, vectors, [c.text for c in chunks], metadatas)
+            self._store.upsert(chunks, embedded.vectors, [c.text for c in chunks], metadatas)
+            if embedded.sentences:
+                self._store.sentence_vectors.put(chunks, embedded.sentences)
         self._store.publish({p.article.meta.id: p.article.content_hash for p in group if p.chunks})
         stale = [cid for p in group for cid in p.stale_ids]
         if stale:

@@ -36,6 +36,11 @@ def own_server(tmp_path: Path, embedder: Embedder) -> Iterator[LiveServer]:
     settings = make_settings(tmp_path / "data")
     store = build_store(settings)
     IngestPipeline(store, embedder, settings).run([SEEDS])
-    app = create_app(settings, store=store, embedder=embedder, generator=build_extractive(settings, embedder))
+    app = create_app(
+        settings,
+        store=store,
+        embedder=embedder,
+        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
+    )
     with LiveServer(app) as server:
         yield server

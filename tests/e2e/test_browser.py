@@ -282,7 +282,12 @@ def test_page_asks_for_the_api_key_once_and_keeps_it_for_the_session(
 ) -> None:
     base, store = seeded
     settings = Settings.model_validate(base.model_dump() | {"api_key": "page-key"})
-    app = create_app(settings, store=store, embedder=embedder, generator=build_extractive(settings, embedder))
+    app = create_app(
+        settings,
+        store=store,
+        embedder=embedder,
+        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
+    )
     with LiveServer(app) as server:
         context = browser.new_context()
         tab = context.new_page()
