@@ -59,8 +59,9 @@ def stopwords() -> frozenset[str]:
     return frozenset(nltk.corpus.stopwords.words("english"))
 
 
+@lru_cache(maxsize=131072)
 def normalise(token: str) -> str:
-    """A token case-folded, without diacritics, possessive or thousands separators."""
+    """A token case-folded, without diacritics, possessive or thousands separators (remembered)."""
     token = unicodedata.normalize("NFKD", token)
     token = "".join(c for c in token if not unicodedata.combining(c)).casefold()
     token = re.sub(r"['’]s$", "", token)
@@ -131,8 +132,10 @@ def _stemmer() -> PorterStemmer:
     return PorterStemmer()
 
 
+@lru_cache(maxsize=131072)
 def stem(term: str) -> str:
-    """The Porter stem of a normalised term (numbers unchanged)."""
+    """The Porter stem of a normalised term (numbers unchanged); remembered, as news vocabulary
+    repeats and NLTK's stemmer is pure Python (a third of an extractive answer's time before)."""
     return term if is_number(term) else str(_stemmer().stem(term))
 
 

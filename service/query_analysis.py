@@ -102,6 +102,9 @@ def outlet_names(source: str) -> set[str]:
     return {_LEADING_THE.sub("", n).strip() for n in names if n.strip()} - {""}
 
 
+_ANALYSES_KEPT = 1024
+
+
 class QueryAnalyzer:
     """Recognises the index's outlets, authors and dates in query text."""
 
@@ -122,9 +125,21 @@ class QueryAnalyzer:
             if a.casefold() not in _NOT_AUTHOR
         ]
         self._days = sorted(set(days))
+        # An answer analyses its question twice (retrieval, then focusing on named outlets): remembered.
+        self._analysed: dict[str, QueryAnalysis] = {}
 
     def analyze(self, query: str) -> QueryAnalysis:
         """The outlets, authors and dates of the index that the query names."""
+        known = self._analysed.get(query)
+        if known is None:
+            known = self._analyze(query)
+            if len(self._analysed) >= _ANALYSES_KEPT:
+                self._analysed.clear()
+            self._analysed[query] = known
+        return known
+
+    def _analyze(self, query: str) -> QueryAnalysis:
+        """The analysis, computed."""
         outlets: list[NamedOutlet] = []
         taken: list[tuple[int, int]] = []
         for pattern, sources in self._outlets:
