@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "bench" / "data" / "multihop" / "corpus.json"
-ARTICLES = 16  # ~170 chunks: long enough to be killed mid-write several times, short enough for CI
+ARTICLES = 32  # ~340 chunks: long enough to be killed mid-write several times, short enough for CI
 
 
 def ingest_env(data_dir: Path) -> dict[str, str]:

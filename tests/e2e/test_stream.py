@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,7 +20,7 @@ from service.generation import Draft
 from service.models import Passage
 from service.settings import Settings
 from service.store import ChunkStore
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, make_settings, seed
 from tests.fakes import FakeOllama
 
 pytestmark = pytest.mark.e2e
@@ -216,12 +217,12 @@ def test_generator_bug_mid_stream_costs_only_the_llm_answer(
     assert "disk on fire" not in answer["reason"]
 
 
-def test_error_after_the_stream_started_arrives_as_an_error_event(
-    seeded: tuple[Settings, ChunkStore], embedder: Embedder
-) -> None:
-    settings, store = seeded
+def test_error_after_the_stream_started_arrives_as_an_error_event(tmp_path: Path, embedder: Embedder) -> None:
+    # An index without stored sentence vectors (as one written before them): the extractive
+    # fallback then embeds its candidate sentences (answer_candidates), and that fails.
+    settings, store = seed(make_settings(tmp_path / "data"), embedder)
+    store.sentence_vectors.delete([c.id for a in store.articles() for c in store.chunks_of(a)])
     broken = EmbedsOnce(embedder)
-    # The extractive fallback embeds its candidate sentences (answer_candidates), and that fails.
     app = create_app(settings, store=store, embedder=broken, generator=BreaksAfterOneSentence())  # type: ignore[arg-type]
     with LiveServer(app) as server:
         events = stream_events(server.url, {"question": SOLEIMANI})
