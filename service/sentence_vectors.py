@@ -1,12 +1,14 @@
-"""Sentence vectors: ingest embeds each chunk's sentences, and a chunk's vector is their mean.
+"""Sentence vectors: ingest embeds each chunk's sentences, and a chunk's vector is built from them.
 
 The extractive answer ranks a passage's sentences by their similarity to the question; embedding
 them at question time cost several forward passes per answer. Ingest therefore embeds sentences,
 not whole chunks: every distinct sentence of an article once (the sentences chunks share through
-their overlap are not embedded twice), and a chunk's vector is the normalised mean of its sentences'
-vectors (``chunk_vectors``). On the MultiHop-RAG eval this retrieves as well as embedding the chunk
-text (hybrid Hits@10 0.933 against 0.936), costs less (short sequences, no overlap embedded twice),
-and all-MiniLM-L6-v2 was trained on sentences, not 256-token passages.
+their overlap are not embedded twice) and its header once, and a chunk's vector is the mean of its
+header's and sentences' vectors weighted by their words (``chunk_vectors``). On the MultiHop-RAG
+eval this retrieves at least as well as embedding the chunk text (int8 hybrid Hits@10 0.938
+against 0.936; dense alone 0.767 against 0.728) with the same answer quality, costs less (short
+sequences, overlaps embedded once), and all-MiniLM-L6-v2 was trained on sentences, not 256-token
+passages (long chunks were truncated, sentences are not).
 
 The sentence vectors live in a companion Chroma collection, ``<collection>__sentences`` (one
 record per chunk, its sentences' vectors as base64 float16 in the metadata, rows in
