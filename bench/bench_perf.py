@@ -565,8 +565,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_perf", description=__doc__)
     parser.add_argument("--articles", type=int, default=None, help="ingest only the first N articles")
     parser.add_argument("--queries", type=int, default=40, help="questions timed for /search vs raw")
-    parser.add_argument("--throughput-queries", type=int, default=48, help="searches per concurrency level")
-    parser.add_argument("--ask-queries", type=int, default=15, help="questions for /ask and /ask/stream")
+    parser.add_argument(
+        "--throughput-queries",
+        type=int,
+        default=160,
+        help="searches per concurrency level (enough for ~1.5 s each, past the clients' ramp-up)",
+    )
+    parser.add_argument("--ask-queries", type=int, default=30, help="questions for /ask and /ask/stream each")
     parser.add_argument("--int8-texts", type=int, default=256, help="chunk texts for the int8 vs fp32 timing")
     parser.add_argument(
         "--backend",
