@@ -10,9 +10,9 @@ Sentences are first ranked by the share of the question's content words they hol
 numbers counting double). With ``max_candidates`` > 0 (the service's default is 12) the best of
 them, capped, are scored by cosine with the question: with the sentence vectors ingest stored
 when the index holds them (service/sentence_vectors.py), else embedded in one call through an LRU
-cache (service/embedding_cache.py). Cosine tells "what did he say" from "he
-visited"; with 0 none is scored so (cheapest): relevance is that share averaged with the passage's
-similarity to the question, and repeats are told by word overlap.
+cache (service/embedding_cache.py). Cosine tells "what did he say" from "he visited"; with 0 none
+is scored so (cheapest): relevance is that share averaged with the passage's similarity to the
+question, and repeats are told by word overlap.
 """
 
 from __future__ import annotations
@@ -227,9 +227,7 @@ class ExtractiveGenerator:
             vectors = rows.get(chunk.id)
             if vectors is None or len(vectors) != len(_sentences(chunk.text)):
                 continue
-            vector = vectors[candidate.position]
-            if vector.any():  # a zero row: the sentence lay past the encoder's truncation
-                known[i] = vector
+            known[i] = vectors[candidate.position]
         return known
 
     def select(self, question: str, passages: Sequence[Passage]) -> list[_Candidate]:

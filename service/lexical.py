@@ -31,6 +31,7 @@ import numpy as np
 import Stemmer
 from numpy.typing import NDArray
 
+from service.memo import remembered
 from service.models import Chunk, Filters, indexed_text
 from service.name_variants import NameVariants, fold
 from service.settings import Settings
@@ -137,13 +138,7 @@ class LexicalSnapshot:
         """
         if filters.is_empty:
             return None
-        keep = self._masks.get(filters)
-        if keep is None:
-            keep = self._compute_mask(filters)
-            if len(self._masks) >= _MASKS_KEPT:
-                self._masks.clear()
-            self._masks[filters] = keep
-        return keep
+        return remembered(self._masks, filters, self._compute_mask, _MASKS_KEPT)
 
     def _compute_mask(self, filters: Filters) -> NDArray[np.bool_]:
         """The filters' mask, computed."""

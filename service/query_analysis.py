@@ -18,6 +18,7 @@ from typing import Literal
 from dateutil import parser as date_parser
 
 from service.lexical import tokenize
+from service.memo import remembered
 from service.models import Filters
 
 _SECTION = re.compile(r"\s+(?:-|\||:)\s+")
@@ -130,13 +131,7 @@ class QueryAnalyzer:
 
     def analyze(self, query: str) -> QueryAnalysis:
         """The outlets, authors and dates of the index that the query names."""
-        known = self._analysed.get(query)
-        if known is None:
-            known = self._analyze(query)
-            if len(self._analysed) >= _ANALYSES_KEPT:
-                self._analysed.clear()
-            self._analysed[query] = known
-        return known
+        return remembered(self._analysed, query, self._analyze, _ANALYSES_KEPT)
 
     def _analyze(self, query: str) -> QueryAnalysis:
         """The analysis, computed."""

@@ -11,8 +11,9 @@ outlet-and-date pair, restricted to it, so each named source brings its best pas
 are merged by their scores again (each list scaled by its best), then spread across articles (at most
 ``max_per_article`` passages of one article before every other article had its turn).
 
-The whole-query retrieval asks Chroma; the named-source ones score the stored vectors held in
-memory (service.vectors) and reuse the query's BM25 scores, so a search makes one Chroma query.
+Every retrieval scores the stored vectors held in memory (service.vectors; Chroma is queried only
+when they cannot be read) and reuses the query's BM25 scores, so a search makes one Chroma read:
+which chunks are live.
 
 A passage's ``score`` is its cosine similarity to the query (what the answering threshold reads);
 the order is the fused order.

@@ -236,7 +236,7 @@ class ChunkStore:
         """Record that the collection changed (a new generation token in its metadata)."""
         # modify() replaces the whole metadata: the encoder identity is written again each time.
         metadata = {GENERATION_KEY: uuid4().hex}
-        if getattr(self, "_embedder", ""):
+        if self._embedder:
             metadata[EMBEDDER_KEY] = self._embedder
         self._collection.modify(metadata=metadata)
 

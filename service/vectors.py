@@ -1,12 +1,13 @@
 """The stored vectors of the lexical snapshot's chunks, held in memory for exact dense scoring.
 
 The index is small (~7k chunks × 384 floats ≈ 10 MB), so scoring a filtered subset with one
-matrix product costs well under a millisecond, far less than another Chroma query. The retriever
-uses it for the extra retrievals restricted to a named outlet or date and for the final cosine
-scores, so one search makes one Chroma query. The query's similarity to every chunk is one
-matrix-vector product per search (``QueryVectors``), shared by all of its filters. The matrix
-follows the snapshot: rebuilt when the snapshot's generation changes, reusing the vectors of
-chunks already loaded (ids are content-addressed, so a vector never changes under its id).
+matrix product costs well under a millisecond, far less than a Chroma query. The retriever uses
+it for the dense leg of every retrieval (the whole query, and each restricted to a named outlet or
+date) and for the final cosine scores, so Chroma is only asked which chunks are live. The query's
+similarity to every chunk is one matrix-vector product per search (``QueryVectors``), shared by
+all of its filters. The matrix follows the snapshot: rebuilt when the snapshot's generation
+changes, reusing the vectors of chunks already loaded (ids are content-addressed, so a vector never
+changes under its id).
 """
 
 from __future__ import annotations

@@ -196,7 +196,8 @@ class IngestPipeline:
 
     def _embed(self, group: list[_Pending]) -> ChunkVectors:
         """The group's chunk vectors, in order, with their sentences' vectors: each distinct sentence
-        is embedded once and a chunk's vector is the mean of its sentences' (service.sentence_vectors)."""
+        is embedded once, and a chunk's vector is built from its header's and sentences' vectors
+        (service.sentence_vectors)."""
         return chunk_vectors(self._embedder, [c for p in group for c in p.chunks])
 
     def _store_group(self, group: list[_Pending], embedded: ChunkVectors, report: IngestReport) -> None:
