@@ -76,7 +76,7 @@ eval: eval-answers
 # collection (multihop) and results file (bench/results/multihop_retrieval.*); the README keeps the
 # default encoder's numbers.
 eval-fp32: $(INSTALLED)
-	RAG_EMBEDDING_BACKEND=torch $(PY) -m bench.eval_retrieval --modes "hybrid (newsrag)"
+	RAG_EMBEDDING_BACKEND=torch $(PY) -m bench.eval_retrieval --modes hybrid
 
 # Speed next to the raw cost of the same work (bench/results/perf.{json,md}); e.g.
 # make bench BENCH_ARGS="--articles 200" for a smaller ingest.

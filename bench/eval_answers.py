@@ -146,7 +146,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"{report['every']} of the others, evidence_passages {report['evidence_passages']}, "
         f"min_evidence_coverage {report['min_evidence_coverage']}, min_support {report['min_support']}, "
         f"min_relevance {report['min_relevance']}, answer_candidates {report['answer_candidates']}, "
-        f"answer_margin {report['answer_margin']}, article_share {report['article_share']}. "
+        f"answer_margin {report['answer_margin']}, article_share {report['article_share']}, "
+        f"source_margin {report['source_margin']}. "
         "Targets: refusal on null >= 0.9, false refusal <= 0.05, citation precision >= 0.95.",
         "",
         "| type | " + " | ".join(keys) + " |",
@@ -177,6 +178,12 @@ def main() -> None:
     parser.add_argument(
         "--every", type=int, default=1, help="Every Nth answerable query (all null queries are kept)."
     )
+    parser.add_argument(
+        "--offset",
+        type=int,
+        default=0,
+        help="Start the every-Nth sample at this answerable query (a held-out check).",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "answers")
     parser.add_argument("--skip-ingest", action="store_true", help="use the index as it is")
     args = parser.parse_args()
@@ -184,7 +191,7 @@ def main() -> None:
     if not args.skip_ingest:
         ingest(DATA / "corpus.json", settings)
     queries = json.loads(args.queries.read_text(encoding="utf-8"))
-    answerable = [q for q in queries if q["question_type"] != NULL][:: args.every]
+    answerable = [q for q in queries if q["question_type"] != NULL][args.offset :: args.every]
     kept = {q["qid"] for q in answerable}
     queries = [q for q in queries if q["question_type"] == NULL or q["qid"] in kept]
     if args.limit:
@@ -207,6 +214,7 @@ def main() -> None:
         "answer_candidates": settings.answer_candidates,
         "answer_margin": settings.answer_margin,
         "article_share": settings.article_share,
+        "source_margin": settings.source_margin,
         "overall": metrics(records),
         "by_type": {name: metrics(rs) for name, rs in sorted(by_type.items())},
         "sweep": sweep(records),

@@ -221,9 +221,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.eval_retrieval", description=__doc__)
     parser.add_argument("--limit", type=int, default=None, help="only the first N queries (a smoke run)")
     parser.add_argument("--skip-ingest", action="store_true", help="use the index as it is")
-    parser.add_argument("--modes", default=",".join(RUNS), help="comma-separated runs to do")
+    parser.add_argument(
+        "--modes",
+        default=",".join(RUNS.values()),
+        help=f"comma-separated runs to do, among {', '.join(RUNS.values())} (default: all)",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/results alone")
     args = parser.parse_args(argv)
+    wanted = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = [m for m in wanted if m not in RUNS.values() and m not in RUNS]
+    if unknown or not wanted:
+        choices = ", ".join(RUNS.values())
+        parser.error(f"unknown --modes {', '.join(unknown) or '(none)'}; choose among {choices}")
+    modes = {label: mode for label, mode in RUNS.items() if mode in wanted or label in wanted}
     logging.basicConfig(level=logging.WARNING)
     started = time.perf_counter()
     settings = eval_settings(Settings())
@@ -232,7 +242,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     corpus = DATA / "corpus.json"
     ingested = {"seconds": 0.0, "skipped": True} if args.skip_ingest else ingest(corpus, settings)
     queries = load_queries(DATA / "queries-dev.json", args.limit)
-    modes = {label: RUNS[label] for label in args.modes.split(",")}
     runs = evaluate(settings, queries, build_embedder(settings), modes)  # no query cache: honest latencies
     report = {
         "benchmark": "MultiHop-RAG (Tang & Yang 2024), development split",

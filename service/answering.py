@@ -19,7 +19,7 @@ from service.errors import BackendUnavailable
 from service.evidence import Evidence, EvidenceCheck
 from service.generation import INSUFFICIENT_ANSWER, Draft, Generator
 from service.models import ArticleMeta, Filters, Passage
-from service.retrieval import Retriever
+from service.retrieval import OutletRanking, Retriever
 from service.sentences import split_sentences, strip_citations
 from service.temporal import TimeIntent, apply_intent, needs_reference, parse_time
 
@@ -222,6 +222,7 @@ class AnswerService:
         candidate_factor: int = 3,
         evidence_passages: int = 0,
         article_share: float = 0.9,
+        source_margin: float = 0.1,
     ) -> None:
         self._retriever = retriever
         self._generator = generator
@@ -233,6 +234,7 @@ class AnswerService:
         self._candidate_factor = candidate_factor
         self._evidence_passages = evidence_passages if evidence else 0
         self._article_share = article_share
+        self._source_margin = source_margin
 
     @property
     def generator(self) -> Generator:
@@ -263,7 +265,8 @@ class AnswerService:
 
         Both respect the filters and the question's time frame. "latest"-style questions look at
         more candidates and answer from the newest relevant ones. When the question names outlets,
-        the passages are those of each named outlet's main article (see ``focus``).
+        the passages are those of the articles each named outlet is most likely meant by (see
+        ``focus``).
         """
         intent = self.time_intent(question, as_of)
         if intent.restricts:
@@ -272,40 +275,52 @@ class AnswerService:
             if after and before and after > before:
                 return [], []
         wanted = top_k * self._candidate_factor if intent.newest_first else top_k
-        pool = self._retriever.search(question, max(wanted, self._evidence_passages), filters)
+        found = self._retriever.retrieve(question, max(wanted, self._evidence_passages), filters)
+        pool = found.passages
         relevant = [p for p in pool[:wanted] if p.score >= self._min_relevance]
         if intent.newest_first:
             relevant.sort(key=lambda p: p.chunk.article.published or date.min, reverse=True)
             relevant = relevant[:top_k]
         else:
             # Named outlets' main articles are looked for among all relevant passages of the pool.
-            focused = self._focused(question, [p for p in pool if p.score >= self._min_relevance], top_k)
-            relevant = relevant if focused is None else focused
+            focused = self.focus(
+                question, found.outlets, [p for p in pool if p.score >= self._min_relevance], top_k
+            )
+            relevant = focused or relevant
         return relevant, pool
 
-    def focus(self, question: str, passages: Sequence[Passage], limit: int | None = None) -> list[Passage]:
-        """The passages of the articles the question's named outlets are about; others unchanged.
+    def focus(
+        self, question: str, outlets: Sequence[OutletRanking], passages: Sequence[Passage], limit: int
+    ) -> list[Passage]:
+        """The passages of the articles the question's named outlets are about, taken in turn per outlet.
 
-        For each outlet the question names, its main article is the one holding the most relevance
-        among that outlet's passages (with any article within ``article_share`` of it); only those
-        articles' passages are kept, taken in turn per outlet, and off-topic articles of the named
-        outlets and the articles of outlets not named are dropped. Without a named outlet among the
-        passages' outlets, the passages are returned as they are.
+        [] when the question names no outlet with a passage. An outlet is *confident* when its own
+        search's best article leads the next by at least ``source_margin`` of its score. When some
+        are, only their best articles are answered from: a named outlet that cannot tell its
+        articles on a story apart is left out rather than cited wrongly. When none is, each named
+        outlet keeps its main articles among ``passages``: the one holding the most relevance and any
+        within ``article_share`` of it. Articles of outlets not named are dropped either way.
+        Measured in README, "Answers".
         """
-        focused = self._focused(question, passages, len(passages) if limit is None else limit)
-        return list(passages)[:limit] if focused is None else focused
-
-    def _focused(self, question: str, passages: Sequence[Passage], limit: int) -> list[Passage] | None:
-        """The named outlets' main articles' passages, or None when no named outlet has a passage."""
-        outlets = self._retriever.analyze(question).outlets
         groups: list[list[Passage]] = []
-        for outlet in outlets:
-            own = [p for p in passages if p.chunk.article.source in outlet.sources]
-            keep = main_articles(own, self._article_share)
-            group = [p for p in own if p.chunk.article.id in keep]
+        for ranking in outlets:
+            if ranking.margin < self._source_margin:
+                continue
+            best = ranking.articles()[0][0]
+            chunks = [chunk for chunk, _ in ranking.scored if chunk.article.id == best]
+            group = [
+                p for p in self._retriever.passages(question, chunks, limit) if p.score >= self._min_relevance
+            ]
             if group:
                 groups.append(group)
-        return _interleave(groups, limit) if groups else None
+        if not groups:
+            for ranking in outlets:
+                own = [p for p in passages if p.chunk.article.source in ranking.outlet.sources]
+                keep = main_articles(own, self._article_share)
+                group = [p for p in own if p.chunk.article.id in keep]
+                if group:
+                    groups.append(group)
+        return _interleave(groups, limit)
 
     def relevant_passages(
         self, question: str, top_k: int, filters: Filters | None, as_of: date | None = None

@@ -78,7 +78,7 @@ class NamedDate:
 
 @dataclass(frozen=True)
 class QueryAnalysis:
-    """What a query names: outlets, authors and dates found in the index."""
+    """What a query names among the index's outlets (in the order named), authors and dates."""
 
     outlets: list[NamedOutlet] = field(default_factory=list)
     authors: list[str] = field(default_factory=list)
@@ -135,7 +135,7 @@ class QueryAnalyzer:
 
     def _analyze(self, query: str) -> QueryAnalysis:
         """The analysis, computed."""
-        outlets: list[NamedOutlet] = []
+        found: dict[tuple[str, ...], tuple[int, NamedOutlet]] = {}  # by sources: first mention
         taken: list[tuple[int, int]] = []
         for pattern, sources in self._outlets:
             for match in pattern.finditer(query):
@@ -144,8 +144,9 @@ class QueryAnalyzer:
                 if overlaps or not match.group(0)[:1].isupper():
                     continue
                 taken.append(match.span())
-                if all(o.sources != sources for o in outlets):
-                    outlets.append(NamedOutlet(match.group(0), sources))
+                if sources not in found or match.start() < found[sources][0]:
+                    found[sources] = (match.start(), NamedOutlet(match.group(0), sources))
+        outlets = [outlet for _, outlet in sorted(found.values(), key=lambda item: item[0])]  # as asked
         authors = [author for pattern, author in self._authors if pattern.search(query)]
         return QueryAnalysis(outlets, authors, self._known_dates(query), split_clauses(query))
 

@@ -200,8 +200,17 @@ class Settings(BaseSettings):
         ge=0,
         le=1,
         description=(
-            "When a question names outlets, each one is answered from its main article and the articles "
-            "holding at least this share of the main article's relevance."
+            "When a question names outlets and none is confident (see source_margin), each one is "
+            "answered from its main article and the articles holding at least this share of its relevance."
+        ),
+    )
+    source_margin: float = Field(
+        default=0.1,
+        ge=0,
+        description=(
+            "A named outlet is confident when its best article, in a search within that outlet, leads the "
+            "next by this share of its score; when some are, only their best articles are answered from "
+            "and cited. Above 1, never (every named outlet keeps its main articles)."
         ),
     )
     generator: GeneratorChoice = Field(

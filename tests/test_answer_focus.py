@@ -16,6 +16,8 @@ from service.citations import CitationVerifier, is_fragment
 from service.embeddings import Embedder
 from service.extractive import ExtractiveGenerator, named_outlet_groups
 from service.models import Passage
+from service.query_analysis import NamedOutlet
+from service.retrieval import OutletRanking
 from service.settings import Settings
 from service.store import ChunkStore
 from service.streaming import Delta, Final, Sources, stream_answer
@@ -53,35 +55,103 @@ def test_main_articles_keep_those_within_the_share_of_the_best(pool: list[Passag
     assert main_articles([], 0.9) == set()
 
 
+def stray_of(passage: Passage, score: float) -> Passage:
+    """A second article of the passage's outlet: the same chunk under another article id."""
+    article = replace(passage.chunk.article, id="stray-article")
+    return Passage(replace(passage.chunk, id="stray", article=article), score)
+
+
+def ranking_of(outlet: str, scored: list[tuple[Passage, float]]) -> OutletRanking:
+    """A search within one outlet giving the passages' chunks these fused scores."""
+    return OutletRanking(NamedOutlet(outlet, (outlet,)), [(p.chunk, score) for p, score in scored])
+
+
+def first_of(pool: list[Passage], outlet: str) -> Passage:
+    return next(p for p in pool if p.chunk.article.source == outlet)
+
+
+def test_a_named_outlets_search_ranks_only_its_articles(parts: Parts) -> None:
+    found = parts.retriever.retrieve(TWO_OUTLETS, 5)
+    assert [r.outlet.sources for r in found.outlets] == [("The National",), ("Shafaq News",)]
+    for ranking in found.outlets:
+        assert ranking.scored and {c.article.source for c, _ in ranking.scored} == set(ranking.outlet.sources)
+        scores = [score for _, score in ranking.scored]
+        assert scores == sorted(scores, reverse=True)
+    assert [p.chunk.id for p in found.passages] == [
+        p.chunk.id for p in parts.retriever.search(TWO_OUTLETS, 5)
+    ]
+    assert parts.retriever.retrieve(QAANI, 5).outlets == []
+
+
+def test_the_margin_is_the_best_articles_lead_over_the_next(pool: list[Passage]) -> None:
+    national = first_of(pool, "The National")
+    stray = stray_of(national, 0.0)
+    assert ranking_of("The National", [(national, 2.0), (national, 1.5), (stray, 1.5)]).margin == 0.25
+    assert ranking_of("The National", [(stray, 1.0), (national, 0.95)]).articles() == [
+        ("stray-article", 1.0),
+        (national.chunk.article.id, 0.95),
+    ]
+    assert ranking_of("The National", [(national, 1.0)]).margin == 1.0  # alone: nothing to confuse it with
+    assert ranking_of("The National", []).margin == 0.0
+
+
 def test_a_question_naming_an_outlet_is_answered_from_that_outlets_articles(
     parts: Parts, pool: list[Passage]
 ) -> None:
     question = "What did The National report about Esmail Qaani's visit to Iraq?"
-    focused = parts.answers.focus(question, pool)
+    focused = parts.answers.relevant_passages(question, 5, None)
     assert focused and sources(focused) == {"The National"}
     assert len(sources(pool)) > 1  # the others were dropped
 
 
-def test_each_named_outlet_keeps_its_main_article_and_the_passages_alternate(
-    parts: Parts, pool: list[Passage]
-) -> None:
-    focused = parts.answers.focus(TWO_OUTLETS, pool, limit=4)
+def test_each_named_outlet_keeps_its_article_and_the_passages_alternate(parts: Parts) -> None:
+    focused = parts.answers.relevant_passages(TWO_OUTLETS, 4, None)
     assert sources(focused) == {"The National", "Shafaq News"}
     assert len(focused) == 4
     assert focused[0].chunk.article.source != focused[1].chunk.article.source
 
 
-def test_an_off_topic_article_of_a_named_outlet_is_dropped(parts: Parts, pool: list[Passage]) -> None:
-    national = next(p for p in pool if p.chunk.article.source == "The National")
-    # The same outlet with a second, barely relevant article: it is not the outlet's main article.
-    stray = replace(national.chunk, id="stray", article=replace(national.chunk.article, id="stray-article"))
-    passages = [*pool, Passage(stray, 0.01)]
-    focused = parts.answers.focus("What did The National report about Esmail Qaani?", passages)
+def test_a_confident_outlet_is_answered_from_its_best_article_found_in_its_own_search(
+    parts: Parts, pool: list[Passage]
+) -> None:
+    national = first_of(pool, "The National")
+    confident = ranking_of("The National", [(national, 1.0), (stray_of(national, 0.0), 0.5)])
+    focused = parts.answers.focus(TWO_OUTLETS, [confident], [], 5)  # not among the pool's passages
+    assert [p.chunk.id for p in focused] == [national.chunk.id]
+    similarity = parts.retriever.passages(TWO_OUTLETS, [national.chunk], 1)[0].score
+    assert focused[0].score == pytest.approx(similarity)
+
+
+def test_an_outlet_that_cannot_tell_its_articles_apart_is_left_out_when_another_is_confident(
+    parts: Parts, pool: list[Passage]
+) -> None:
+    national, shafaq = first_of(pool, "The National"), first_of(pool, "Shafaq News")
+    ambiguous = ranking_of("The National", [(national, 1.0), (stray_of(national, 0.0), 0.97)])
+    confident = ranking_of("Shafaq News", [(shafaq, 1.0)])
+    focused = parts.answers.focus(TWO_OUTLETS, [ambiguous, confident], pool, 5)
+    assert sources(focused) == {"Shafaq News"}
+
+
+def test_when_no_outlet_is_confident_each_keeps_its_main_articles_and_drops_an_off_topic_one(
+    parts: Parts, pool: list[Passage]
+) -> None:
+    national = first_of(pool, "The National")
+    # The same outlet with a second, barely relevant article: not the outlet's main article.
+    stray = stray_of(national, 0.01)
+    ambiguous = ranking_of("The National", [(stray, 1.0), (national, 0.99)])
+    focused = parts.answers.focus(
+        "What did The National report about Esmail Qaani?", [ambiguous], [*pool, stray], 5
+    )
+    assert focused and sources(focused) == {"The National"}
     assert "stray-article" not in {p.chunk.article.id for p in focused}
 
 
-def test_without_a_named_outlet_the_passages_are_unchanged(parts: Parts, pool: list[Passage]) -> None:
-    assert parts.answers.focus(QAANI, pool[:5]) == pool[:5]
+def test_without_a_named_outlet_the_answer_uses_the_search_order(parts: Parts) -> None:
+    assert parts.answers.focus(QAANI, [], parts.retriever.search(QAANI, 5), 5) == []
+    relevant = parts.answers.relevant_passages(QAANI, 5, None)
+    assert [p.chunk.id for p in relevant] == [p.chunk.id for p in parts.retriever.search(QAANI, 5)][
+        : len(relevant)
+    ]
 
 
 def test_named_outlets_are_found_among_the_passages_sources(pool: list[Passage]) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.eval_retrieval import DATA, RUNS, baselines, evaluate, ingest, load_queries, markdown
+import pytest
+
+from bench.eval_retrieval import DATA, RUNS, baselines, evaluate, ingest, load_queries, main, markdown
 from bench.metrics import METRICS, score_query, squash
 from service.embeddings import Embedder
 from tests.conftest import make_settings
@@ -50,3 +52,10 @@ def test_eval_runs_every_mode_on_a_small_corpus(tmp_path: Path, embedder: Embedd
     }
     table = markdown(report)
     assert "| hybrid (newsrag) |" in table and "| paper: voyage-02 + bge-reranker-large |" in table
+
+
+def test_an_unknown_mode_is_a_usage_error_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--modes", "hybrid,nope", "--skip-ingest", "--no-write"])
+    assert exited.value.code == 2
+    assert "unknown --modes nope; choose among hybrid, lexical, dense" in capsys.readouterr().err
