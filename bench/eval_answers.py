@@ -7,7 +7,9 @@ per question type:
 - refusal rate on the null queries (target >= 0.9) and false-refusal rate on the others (<= 0.05);
 - article-level citation precision: cited articles that are evidence articles (target >= 0.95);
 - evidence recall: share of answerable queries whose answer cites at least one evidence article
-  ("any") and every evidence article ("all").
+  ("any") and every evidence article ("all");
+- per answer: share of the answers whose citations are all evidence articles, and of those citing
+  none (what a reader meets: an answer cited right, or wrong throughout).
 
 The refusal decision is also swept over thresholds of evidence coverage, so its setting
 (RAG_MIN_EVIDENCE_COVERAGE) can be chosen on these numbers. Writes bench/results/answers.json and
@@ -96,6 +98,13 @@ def metrics(records: list[dict[str, Any]]) -> dict[str, Any]:
         "citation_precision": _ratio(cited_evidence, cited),
         "evidence_recall_any": _ratio(any_hit, len(answerable)),
         "evidence_recall_all": _ratio(all_hit, len(answerable)),
+        "only_evidence_cited": _ratio(
+            sum(bool(r["cited"]) and set(r["cited"]) <= set(r["evidence"]) for r in answered), len(answered)
+        ),
+        "no_evidence_cited": _ratio(
+            sum(bool(r["cited"]) and not set(r["cited"]) & set(r["evidence"]) for r in answered),
+            len(answered),
+        ),
         "evidence_recall_any_when_answered": _ratio(
             sum(bool(set(r["cited"]) & set(r["evidence"])) for r in answered), len(answered)
         ),
@@ -136,6 +145,8 @@ def markdown(report: dict[str, Any]) -> str:
         "citation_precision",
         "evidence_recall_any",
         "evidence_recall_all",
+        "only_evidence_cited",
+        "no_evidence_cited",
         "supported_sentence_share",
         "mean_seconds",
     ]
