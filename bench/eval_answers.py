@@ -225,7 +225,7 @@ def main() -> None:
         "answer_candidates": settings.answer_candidates,
         "answer_margin": settings.answer_margin,
         "article_share": settings.article_share,
-        "source_margin": settings.source_margin,
+        "source_margin": settings.retrieval.source_margin,
         "overall": metrics(records),
         "by_type": {name: metrics(rs) for name, rs in sorted(by_type.items())},
         "sweep": sweep(records),

@@ -300,7 +300,7 @@ class AnswerService:
         articles on a story apart is left out rather than cited wrongly. When none is, each named
         outlet keeps its main articles among ``passages``: the one holding the most relevance and any
         within ``article_share`` of it. Articles of outlets not named are dropped either way.
-        Measured in README, "Answers".
+        Measured in README, "Benchmarks".
         """
         groups: list[list[Passage]] = []
         for ranking in outlets:

@@ -9,7 +9,10 @@ One retrieval covers the whole query; when the query names outlets or dates the 
 ("the TechCrunch report from October 31"), one more runs per named outlet, per named date and per
 outlet-and-date pair, restricted to it, so each named source brings its best passages. All lists
 are merged by their scores again (each list scaled by its best), then spread across articles (at most
-``max_per_article`` passages of one article before every other article had its turn).
+``max_per_article`` passages of one article before every other article had its turn). Last, the best
+passage of each named outlet whose own best article clearly leads its next (``source_margin``) goes
+first. Each named outlet's ranking is returned with the passages (``Retrieval.outlets``), so answers
+can tell which article the question means.
 
 Every retrieval scores the stored vectors held in memory (service.vectors; Chroma is queried only
 when they cannot be read) and reuses the query's BM25 scores, so a search makes one Chroma read:
@@ -73,7 +76,7 @@ class OutletRanking:
         """How far the best article leads the next: (best − second) / best; 1 when it stands alone.
 
         Measured on MultiHop-RAG, the larger it is, the likelier the best article is the one the
-        question means (see README, "Answers").
+        question means (see README, "Benchmarks").
         """
         articles = self.articles()
         if not articles or articles[0][1] <= 0:
@@ -109,6 +112,20 @@ def fuse(lists: Sequence[tuple[Scored, float]]) -> Ranked:
             chunks.setdefault(chunk.id, chunk)
     order = sorted(totals, key=lambda cid: -totals[cid])
     return [chunks[cid] for cid in order]
+
+
+def lead_with_confident(ranked: Ranked, outlets: Sequence[OutletRanking], margin: float) -> Ranked:
+    """The best chunk of each confident named outlet first (the most confident first), then the rest.
+
+    A named outlet is confident when its best article leads the next by ``margin`` of its score;
+    measured on MultiHop-RAG, its best article is then the one the question means far more often
+    than the fused list's first (see README, "Retrieval").
+    """
+    leaders: dict[str, Chunk] = {}
+    for ranking in sorted((r for r in outlets if r.scored and r.margin >= margin), key=lambda r: -r.margin):
+        chunk = ranking.scored[0][0]
+        leaders.setdefault(chunk.id, chunk)
+    return [*leaders.values(), *(c for c in ranked if c.id not in leaders)] if leaders else ranked
 
 
 def diversify(ranked: Ranked, max_per_article: int) -> Ranked:
@@ -239,6 +256,7 @@ class Retriever:
         ranked = fuse(lists) if len(lists) > 1 else [chunk for chunk, _ in lists[0][0]]
         if mode == "hybrid":  # a leg alone stays plain: it is the benchmark's baseline
             ranked = diversify(ranked, self._settings.max_per_article)
+            ranked = lead_with_confident(ranked, outlets, self._settings.source_margin)
         chosen = self._visible_top(ranked, top_k)  # whole articles only: see service.live_versions
         return Retrieval(self._with_similarity(chosen, vector, vectors), outlets)
 

@@ -70,6 +70,15 @@ class RetrievalSettings(BaseModel):
         ge=0,
         description="Weight of the extra retrievals restricted to each outlet/date a query names.",
     )
+    source_margin: float = Field(
+        default=0.1,
+        ge=0,
+        description=(
+            "A named outlet is confident when its best article, in a search within that outlet, leads the "
+            "next by this share of its score: its best passage leads the results, and answers come from "
+            "confident outlets' best articles only. Above 1, never."
+        ),
+    )
     max_per_article: int = Field(
         default=3, ge=1, description="Passages one article may hold in the results before others get a turn."
     )
@@ -200,17 +209,8 @@ class Settings(BaseSettings):
         ge=0,
         le=1,
         description=(
-            "When a question names outlets and none is confident (see source_margin), each one is "
+            "When a question names outlets and none is confident (see retrieval.source_margin), each one is "
             "answered from its main article and the articles holding at least this share of its relevance."
-        ),
-    )
-    source_margin: float = Field(
-        default=0.1,
-        ge=0,
-        description=(
-            "A named outlet is confident when its best article, in a search within that outlet, leads the "
-            "next by this share of its score; when some are, only their best articles are answered from "
-            "and cited. Above 1, never (every named outlet keeps its main articles)."
         ),
     )
     generator: GeneratorChoice = Field(

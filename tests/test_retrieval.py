@@ -9,10 +9,10 @@ import pytest
 
 from service.embeddings import Embedder
 from service.lexical import build_lexical_index
-from service.models import Filters
+from service.models import Chunk, Filters
 from service.name_variants import NameVariants
-from service.query_analysis import NamedDate, QueryAnalyzer, split_clauses
-from service.retrieval import Retriever, clause_scores, diversify, fuse
+from service.query_analysis import NamedDate, NamedOutlet, QueryAnalyzer, split_clauses
+from service.retrieval import OutletRanking, Retriever, clause_scores, diversify, fuse, lead_with_confident
 from service.settings import RetrievalMode, Settings
 from service.store import ChunkStore
 
@@ -169,6 +169,36 @@ def test_fusion_rewards_agreement_and_diversity_spreads_articles(
     firsts = spread[: len({c.article.id for c in chunks})]
     assert len({c.article.id for c in firsts}) == len(firsts)
     assert sorted(c.id for c in spread) == sorted(c.id for c in chunks)
+
+
+def test_confident_named_outlets_best_passages_lead_the_results(
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder
+) -> None:
+    chunks = [p.chunk for p in retriever_for(seeded, embedder, "dense").search("Quds Force commander", 8)]
+    by_article = {c.article.id: c for c in chunks}
+    a, b, c = list(by_article.values())[:3]
+
+    def ranking(*scored: tuple[Chunk, float]) -> OutletRanking:
+        return OutletRanking(NamedOutlet("x", ("x",)), list(scored))
+
+    clear = ranking((c, 1.0))  # alone in its outlet: margin 1
+    close = ranking((b, 1.0), (a, 0.95))  # margin 0.05: not confident
+    lead = ranking((a, 1.0), (b, 0.8))  # margin 0.2
+    led = lead_with_confident(chunks, [close, lead, clear], 0.1)
+    assert led[:2] == [c, a]  # most confident first
+    assert sorted(x.id for x in led) == sorted(x.id for x in chunks)  # nothing lost or repeated
+    assert lead_with_confident(chunks, [close], 0.1) == chunks
+    assert lead_with_confident(chunks, [lead, clear], 2.0) == chunks  # above 1: never
+
+
+def test_a_search_naming_an_outlet_starts_with_its_best_passage(
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder
+) -> None:
+    retriever = retriever_for(seeded, embedder)
+    question = "What did Shafaq News report about the Iraqi factions and the truce?"
+    found = retriever.retrieve(question, 5)
+    assert [r.outlet.sources for r in found.outlets] == [("Shafaq News",)]
+    assert found.passages[0].chunk == found.outlets[0].scored[0][0]
 
 
 def test_each_clause_of_a_joined_question_brings_its_best_passage(
