@@ -302,15 +302,13 @@ class AnswerService:
         within ``article_share`` of it. Articles of outlets not named are dropped either way.
         Measured in README, "Benchmarks".
         """
+        confident = [r for r in outlets if r.scored and r.margin >= self._source_margin]
+        best = list(dict.fromkeys(r.articles()[0][0] for r in confident))
+        chunks = [chunk for r in confident for chunk, _ in r.scored if chunk.article.id in best]
+        found = self._retriever.passages(question, chunks, len(chunks))  # one read for all outlets
         groups: list[list[Passage]] = []
-        for ranking in outlets:
-            if ranking.margin < self._source_margin:
-                continue
-            best = ranking.articles()[0][0]
-            chunks = [chunk for chunk, _ in ranking.scored if chunk.article.id == best]
-            group = [
-                p for p in self._retriever.passages(question, chunks, limit) if p.score >= self._min_relevance
-            ]
+        for article in best:
+            group = [p for p in found if p.chunk.article.id == article and p.score >= self._min_relevance]
             if group:
                 groups.append(group)
         if not groups:
