@@ -19,7 +19,7 @@ from service.errors import BackendUnavailable
 from service.evidence import Evidence, EvidenceCheck
 from service.generation import INSUFFICIENT_ANSWER, Draft, Generator
 from service.models import ArticleMeta, Filters, Passage
-from service.retrieval import OutletRanking, Retriever
+from service.retrieval import Retrieval, Retriever
 from service.sentences import split_sentences, strip_citations
 from service.temporal import TimeIntent, apply_intent, needs_reference, parse_time
 
@@ -222,7 +222,6 @@ class AnswerService:
         candidate_factor: int = 3,
         evidence_passages: int = 0,
         article_share: float = 0.9,
-        source_margin: float = 0.1,
     ) -> None:
         self._retriever = retriever
         self._generator = generator
@@ -234,7 +233,6 @@ class AnswerService:
         self._candidate_factor = candidate_factor
         self._evidence_passages = evidence_passages if evidence else 0
         self._article_share = article_share
-        self._source_margin = source_margin
 
     @property
     def generator(self) -> Generator:
@@ -283,36 +281,25 @@ class AnswerService:
             relevant = relevant[:top_k]
         else:
             # Named outlets' main articles are looked for among all relevant passages of the pool.
-            focused = self.focus(
-                question, found.outlets, [p for p in pool if p.score >= self._min_relevance], top_k
-            )
+            focused = self.focus(found, [p for p in pool if p.score >= self._min_relevance], top_k)
             relevant = focused or relevant
         return relevant, pool
 
-    def focus(
-        self, question: str, outlets: Sequence[OutletRanking], passages: Sequence[Passage], limit: int
-    ) -> list[Passage]:
+    def focus(self, found: Retrieval, passages: Sequence[Passage], limit: int) -> list[Passage]:
         """The passages of the articles the question's named outlets are about, taken in turn per outlet.
 
-        [] when the question names no outlet with a passage. An outlet is *confident* when its own
-        search's best article leads the next by at least ``source_margin`` of its score. When some
-        are, only their best articles are answered from: a named outlet that cannot tell its
-        articles on a story apart is left out rather than cited wrongly. When none is, each named
-        outlet keeps its main articles among ``passages``: the one holding the most relevance and any
-        within ``article_share`` of it. Articles of outlets not named are dropped either way.
-        Measured in README, "Benchmarks".
+        [] when the question names no outlet with a relevant passage. When some named outlets are
+        confident (their own search's best article clearly leads: ``Retrieval.confident``), only
+        those articles are answered from: a named outlet that cannot tell its articles on a story
+        apart is left out rather than cited wrongly. When none is, each named outlet keeps its main
+        articles among ``passages``: the one holding the most relevance and any within
+        ``article_share`` of it. Articles of outlets not named are dropped either way. Measured in
+        README, "Benchmarks".
         """
-        confident = [r for r in outlets if r.scored and r.margin >= self._source_margin]
-        best = list(dict.fromkeys(r.articles()[0][0] for r in confident))
-        chunks = [chunk for r in confident for chunk, _ in r.scored if chunk.article.id in best]
-        found = self._retriever.passages(question, chunks, len(chunks))  # one read for all outlets
-        groups: list[list[Passage]] = []
-        for article in best:
-            group = [p for p in found if p.chunk.article.id == article and p.score >= self._min_relevance]
-            if group:
-                groups.append(group)
+        groups = [[p for p in article if p.score >= self._min_relevance] for article in found.confident]
+        groups = [group for group in groups if group]
         if not groups:
-            for ranking in outlets:
+            for ranking in found.outlets:
                 own = [p for p in passages if p.chunk.article.source in ranking.outlet.sources]
                 keep = main_articles(own, self._article_share)
                 group = [p for p in own if p.chunk.article.id in keep]

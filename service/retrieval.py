@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
@@ -88,10 +88,15 @@ class OutletRanking:
 
 @dataclass(frozen=True)
 class Retrieval:
-    """A search's passages, and the ranking of each outlet the query names (restricted to it)."""
+    """A search's passages, each named outlet's own ranking, and the confident outlets' articles.
+
+    ``confident``: for each named outlet whose best article leads its next by ``source_margin``
+    (the most confident first), that article's passages readers may see, in the outlet's order.
+    """
 
     passages: list[Passage]
-    outlets: list[OutletRanking]
+    outlets: list[OutletRanking] = field(default_factory=list)
+    confident: list[list[Passage]] = field(default_factory=list)
 
 
 def fuse(lists: Sequence[tuple[Scored, float]]) -> Ranked:
@@ -114,17 +119,20 @@ def fuse(lists: Sequence[tuple[Scored, float]]) -> Ranked:
     return [chunks[cid] for cid in order]
 
 
-def lead_with_confident(ranked: Ranked, outlets: Sequence[OutletRanking], margin: float) -> Ranked:
-    """The best chunk of each confident named outlet first (the most confident first), then the rest.
+def confident_outlets(outlets: Sequence[OutletRanking], margin: float) -> list[OutletRanking]:
+    """The named outlets whose best article leads the next by ``margin`` of its score, most confident first.
 
-    A named outlet is confident when its best article leads the next by ``margin`` of its score;
-    measured on MultiHop-RAG, its best article is then the one the question means far more often
-    than the fused list's first (see README, "Retrieval").
+    Measured on MultiHop-RAG, a confident outlet's best article is the one the question means far
+    more often than not (see README, "Retrieval").
     """
+    return sorted((r for r in outlets if r.scored and r.margin >= margin), key=lambda r: -r.margin)
+
+
+def lead_with_confident(ranked: Ranked, outlets: Sequence[OutletRanking], margin: float) -> Ranked:
+    """The best chunk of each confident named outlet first (the most confident first), then the rest."""
     leaders: dict[str, Chunk] = {}
-    for ranking in sorted((r for r in outlets if r.scored and r.margin >= margin), key=lambda r: -r.margin):
-        chunk = ranking.scored[0][0]
-        leaders.setdefault(chunk.id, chunk)
+    for ranking in confident_outlets(outlets, margin):
+        leaders.setdefault(ranking.scored[0][0].id, ranking.scored[0][0])
     return [*leaders.values(), *(c for c in ranked if c.id not in leaders)] if leaders else ranked
 
 
@@ -254,21 +262,18 @@ class Retriever:
                 if self._settings.named_source_weight > 0:
                     lists.append((scored, self._settings.named_source_weight))
         ranked = fuse(lists) if len(lists) > 1 else [chunk for chunk, _ in lists[0][0]]
+        confident: list[OutletRanking] = []
         if mode == "hybrid":  # a leg alone stays plain: it is the benchmark's baseline
             ranked = diversify(ranked, self._settings.max_per_article)
             ranked = lead_with_confident(ranked, outlets, self._settings.source_margin)
-        chosen = self._visible_top(ranked, top_k)  # whole articles only: see service.live_versions
-        return Retrieval(self._with_similarity(chosen, vector, vectors), outlets)
-
-    def passages(self, query: str, chunks: Ranked, top_k: int) -> list[Passage]:
-        """The first top_k of the chunks readers may see, scored by cosine with the query, in order."""
-        if not chunks or top_k <= 0:
-            return []
-        snapshot = self._lexical.current() if self._lexical is not None else None
-        held = self._vectors.of(snapshot) if snapshot is not None else None
-        vector = self._embedder.embed([query])[0]
-        vectors = held.for_query(vector) if held is not None else None
-        return self._with_similarity(self._visible_top(chunks, top_k), vector, vectors)
+            confident = confident_outlets(outlets, self._settings.source_margin)
+        best = list(dict.fromkeys(r.articles()[0][0] for r in confident))
+        own = list({c.id: c for r in confident for c, _ in r.scored if c.article.id in best}.values())
+        # whole articles only (service.live_versions); one pointer read covers the confident articles too
+        chosen, own = self._visible_top(ranked, top_k, own)
+        passages = self._with_similarity([*chosen, *own], vector, vectors)
+        articles = [[p for p in passages[len(chosen) :] if p.chunk.article.id == a] for a in best]
+        return Retrieval(passages[: len(chosen)], outlets, [a for a in articles if a])
 
     def analyze(self, query: str) -> QueryAnalysis:
         """What the query names among the index's outlets, authors and dates."""
@@ -366,13 +371,19 @@ class Retriever:
             self._analyzed = _Analyzed(snapshot.generation, analyzer)
         return self._analyzed.analyzer
 
-    def _visible_top(self, ranked: Ranked, top_k: int) -> Ranked:
-        """The first top_k chunks readers may see, reading pointers for a short prefix first."""
+    def _visible_top(self, ranked: Ranked, top_k: int, also: Sequence[Chunk] = ()) -> tuple[Ranked, Ranked]:
+        """The first top_k chunks readers may see, and those of ``also`` readers may see.
+
+        One pointer read covers a short prefix of the ranking and ``also``; the whole ranking is read
+        only when the prefix holds too few visible chunks.
+        """
         prefix = ranked[: top_k * 4]
-        chosen = self._store.visible(prefix)[:top_k]
+        seen = {c.id for c in self._store.visible([*prefix, *also])}
+        chosen = [c for c in prefix if c.id in seen][:top_k]
+        extra = [c for c in also if c.id in seen]
         if len(chosen) == top_k or len(prefix) == len(ranked):
-            return chosen
-        return self._store.visible(ranked)[:top_k]
+            return chosen, extra
+        return self._store.visible(ranked)[:top_k], extra
 
     def _with_similarity(
         self, chunks: Ranked, vector: NDArray[np.float32], held: QueryVectors | None = None

@@ -15,9 +15,9 @@ from service.api.parts import Parts, build_parts
 from service.citations import CitationVerifier, is_fragment
 from service.embeddings import Embedder
 from service.extractive import ExtractiveGenerator, named_outlet_groups
-from service.models import Passage
+from service.models import Filters, Passage
 from service.query_analysis import NamedOutlet
-from service.retrieval import OutletRanking
+from service.retrieval import OutletRanking, Retrieval, confident_outlets
 from service.settings import Settings
 from service.store import ChunkStore
 from service.streaming import Delta, Final, Sources, stream_answer
@@ -111,25 +111,37 @@ def test_each_named_outlet_keeps_its_article_and_the_passages_alternate(parts: P
     assert focused[0].chunk.article.source != focused[1].chunk.article.source
 
 
-def test_a_confident_outlet_is_answered_from_its_best_article_found_in_its_own_search(
-    parts: Parts, pool: list[Passage]
-) -> None:
-    national = first_of(pool, "The National")
-    confident = ranking_of("The National", [(national, 1.0), (stray_of(national, 0.0), 0.5)])
-    focused = parts.answers.focus(TWO_OUTLETS, [confident], [], 5)  # not among the pool's passages
-    assert [p.chunk.id for p in focused] == [national.chunk.id]
-    similarity = parts.retriever.passages(TWO_OUTLETS, [national.chunk], 1)[0].score
-    assert focused[0].score == pytest.approx(similarity)
+def test_a_confident_outlets_article_comes_whole_from_its_own_search(parts: Parts) -> None:
+    found = parts.retriever.retrieve(TWO_OUTLETS, 2)  # fewer passages than either article holds
+    # In the seeds each named outlet has one article: nothing to confuse it with, so confident.
+    assert [sources(article) for article in found.confident] == [{"The National"}, {"Shafaq News"}]
+    cosine = {p.chunk.id: p.score for p in parts.retriever.search(TWO_OUTLETS, 100)}
+    for article, ranking in zip(found.confident, found.outlets, strict=True):
+        assert [p.chunk.id for p in article] == [c.id for c, _ in ranking.scored]  # the outlet's order
+        assert all(p.score == pytest.approx(cosine[p.chunk.id]) for p in article)
+    only = parts.retriever.retrieve(TWO_OUTLETS, 5, Filters(sources=("Shafaq News",)))
+    assert [sources(article) for article in only.confident] == [{"Shafaq News"}]  # filters hold
 
 
-def test_an_outlet_that_cannot_tell_its_articles_apart_is_left_out_when_another_is_confident(
+def test_only_outlets_whose_best_article_clearly_leads_are_confident(pool: list[Passage]) -> None:
+    national, shafaq = first_of(pool, "The National"), first_of(pool, "Shafaq News")
+    ambiguous = ranking_of("The National", [(national, 1.0), (stray_of(national, 0.0), 0.97)])
+    leading = ranking_of("The National", [(national, 1.0), (stray_of(national, 0.0), 0.8)])
+    alone = ranking_of("Shafaq News", [(shafaq, 1.0)])
+    assert confident_outlets([ambiguous, leading, alone], 0.1) == [alone, leading]  # most confident first
+    assert confident_outlets([ambiguous, leading, alone], 2.0) == []
+
+
+def test_confident_outlets_articles_are_answered_from_and_the_others_left_out(
     parts: Parts, pool: list[Passage]
 ) -> None:
     national, shafaq = first_of(pool, "The National"), first_of(pool, "Shafaq News")
     ambiguous = ranking_of("The National", [(national, 1.0), (stray_of(national, 0.0), 0.97)])
-    confident = ranking_of("Shafaq News", [(shafaq, 1.0)])
-    focused = parts.answers.focus(TWO_OUTLETS, [ambiguous, confident], pool, 5)
-    assert sources(focused) == {"Shafaq News"}
+    alone = ranking_of("Shafaq News", [(shafaq, 1.0)])
+    shafaq_article = [p for p in pool if p.chunk.article.source == "Shafaq News"]
+    found = Retrieval(pool, [ambiguous, alone], [shafaq_article])
+    focused = parts.answers.focus(found, pool, 5)
+    assert [p.chunk.id for p in focused] == [p.chunk.id for p in shafaq_article][:5]
 
 
 def test_when_no_outlet_is_confident_each_keeps_its_main_articles_and_drops_an_off_topic_one(
@@ -139,19 +151,17 @@ def test_when_no_outlet_is_confident_each_keeps_its_main_articles_and_drops_an_o
     # The same outlet with a second, barely relevant article: not the outlet's main article.
     stray = stray_of(national, 0.01)
     ambiguous = ranking_of("The National", [(stray, 1.0), (national, 0.99)])
-    focused = parts.answers.focus(
-        "What did The National report about Esmail Qaani?", [ambiguous], [*pool, stray], 5
-    )
+    focused = parts.answers.focus(Retrieval(pool, [ambiguous]), [*pool, stray], 5)
     assert focused and sources(focused) == {"The National"}
     assert "stray-article" not in {p.chunk.article.id for p in focused}
 
 
 def test_without_a_named_outlet_the_answer_uses_the_search_order(parts: Parts) -> None:
-    assert parts.answers.focus(QAANI, [], parts.retriever.search(QAANI, 5), 5) == []
+    found = parts.retriever.retrieve(QAANI, 5)
+    assert (found.outlets, found.confident) == ([], [])
+    assert parts.answers.focus(found, found.passages, 5) == []
     relevant = parts.answers.relevant_passages(QAANI, 5, None)
-    assert [p.chunk.id for p in relevant] == [p.chunk.id for p in parts.retriever.search(QAANI, 5)][
-        : len(relevant)
-    ]
+    assert [p.chunk.id for p in relevant] == [p.chunk.id for p in found.passages][: len(relevant)]
 
 
 def test_named_outlets_are_found_among_the_passages_sources(pool: list[Passage]) -> None:

@@ -83,7 +83,6 @@ def build_parts(
         reference_date=catalog.newest,
         evidence_passages=settings.evidence_passages,
         article_share=settings.article_share,
-        source_margin=settings.retrieval.source_margin,
     )
     summaries = SummaryService(
         store,
