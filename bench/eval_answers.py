@@ -9,7 +9,8 @@ per question type:
 - evidence recall: share of answerable queries whose answer cites at least one evidence article
   ("any") and every evidence article ("all");
 - per answer: share of the answers whose citations are all evidence articles, and of those citing
-  none (what a reader meets: an answer cited right, or wrong throughout).
+  none (what a reader meets: an answer cited right, or wrong throughout), and of those leaving out
+  a named outlet (``outlets_left_out``).
 
 The refusal decision is also swept over thresholds of evidence coverage, so its setting
 (RAG_MIN_EVIDENCE_COVERAGE) can be chosen on these numbers. Writes bench/results/answers.json and
@@ -66,6 +67,7 @@ def run(queries: list[dict[str, Any]], settings: Settings, top_k: int) -> list[d
                 "coverage": coverage,
                 "missing": list(answer.evidence.missing) if answer.evidence else [],
                 "cited": [] if refused_by_evidence else cited,
+                "outlets_left_out": [] if refused_by_evidence else answer.outlets_left_out,
                 "evidence": evidence_urls,
                 "sentences": len(answer.sentences),
                 "supported": sum(s.supported for s in answer.sentences),
@@ -105,6 +107,7 @@ def metrics(records: list[dict[str, Any]]) -> dict[str, Any]:
             sum(bool(r["cited"]) and not set(r["cited"]) & set(r["evidence"]) for r in answered),
             len(answered),
         ),
+        "outlet_left_out": _ratio(sum(bool(r.get("outlets_left_out")) for r in answered), len(answered)),
         "evidence_recall_any_when_answered": _ratio(
             sum(bool(set(r["cited"]) & set(r["evidence"])) for r in answered), len(answered)
         ),
@@ -147,6 +150,7 @@ def markdown(report: dict[str, Any]) -> str:
         "evidence_recall_all",
         "only_evidence_cited",
         "no_evidence_cited",
+        "outlet_left_out",
         "supported_sentence_share",
         "mean_seconds",
     ]

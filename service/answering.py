@@ -62,6 +62,7 @@ class Answer:
     reason: str = ""
     sentences: list[SentenceVerdict] = field(default_factory=list)
     evidence: Evidence | None = None
+    outlets_left_out: list[str] = field(default_factory=list)
 
 
 def _words(text: str) -> set[str]:
@@ -172,6 +173,16 @@ def assemble(
 
 
 @dataclass(frozen=True)
+class Retrieved:
+    """The passages to answer from, the larger pool searched for evidence, and the named outlets
+    left out (see ``AnswerService.focus``)."""
+
+    passages: list[Passage]
+    pool: list[Passage]
+    outlets_left_out: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Prepared:
     """What answering needs before a generator runs: passages, evidence, order, or a refusal."""
 
@@ -179,6 +190,7 @@ class Prepared:
     evidence: Evidence | None
     newest_first: bool
     refusal: Answer | None
+    outlets_left_out: list[str] = field(default_factory=list)
 
 
 def main_articles(passages: Sequence[Passage], share: float) -> set[str]:
@@ -258,7 +270,7 @@ class AnswerService:
 
     def retrieve(
         self, question: str, top_k: int, filters: Filters | None, as_of: date | None = None
-    ) -> tuple[list[Passage], list[Passage]]:
+    ) -> Retrieved:
         """The passages to answer from, and the larger pool searched for evidence, best first.
 
         Both respect the filters and the question's time frame. "latest"-style questions look at
@@ -271,68 +283,75 @@ class AnswerService:
             filters = apply_intent(filters, intent)
             after, before = filters.published_after, filters.published_before
             if after and before and after > before:
-                return [], []
+                return Retrieved([], [])
         wanted = top_k * self._candidate_factor if intent.newest_first else top_k
         found = self._retriever.retrieve(question, max(wanted, self._evidence_passages), filters)
         pool = found.passages
         relevant = [p for p in pool[:wanted] if p.score >= self._min_relevance]
         if intent.newest_first:
             relevant.sort(key=lambda p: p.chunk.article.published or date.min, reverse=True)
-            relevant = relevant[:top_k]
-        else:
-            # Named outlets' main articles are looked for among all relevant passages of the pool.
-            focused = self.focus(found, [p for p in pool if p.score >= self._min_relevance], top_k)
-            relevant = focused or relevant
-        return relevant, pool
+            return Retrieved(relevant[:top_k], pool)
+        # Named outlets' main articles are looked for among all relevant passages of the pool.
+        focused, left_out = self.focus(found, [p for p in pool if p.score >= self._min_relevance], top_k)
+        return Retrieved(focused or relevant, pool, left_out)
 
-    def focus(self, found: Retrieval, passages: Sequence[Passage], limit: int) -> list[Passage]:
-        """The passages of the articles the question's named outlets are about, taken in turn per outlet.
+    def focus(
+        self, found: Retrieval, passages: Sequence[Passage], limit: int
+    ) -> tuple[list[Passage], list[str]]:
+        """The passages of the articles the question's named outlets are about, taken in turn per
+        outlet, and the named outlets left out (see ``NamedOutlet.name``).
 
-        [] when the question names no outlet with a relevant passage. When some named outlets are
-        confident (their own search's best article clearly leads: ``Retrieval.confident``), only
-        those articles are answered from: a named outlet that cannot tell its articles on a story
-        apart is left out rather than cited wrongly. When none is, each named outlet keeps its main
-        articles among ``passages``: the one holding the most relevance and any within
-        ``article_share`` of it. Articles of outlets not named are dropped either way. Measured in
-        README, "Benchmarks".
+        No passages when the question names no outlet with a relevant passage. When some named
+        outlets are confident (their own search's best article clearly leads:
+        ``Retrieval.confident``), only those articles are answered from: a named outlet that cannot
+        tell its articles on a story apart is left out rather than cited wrongly. When none is, each
+        named outlet keeps its main articles among ``passages``: the one holding the most relevance
+        and any within ``article_share`` of it, and none is left out. Articles of outlets not named
+        are dropped either way. Measured in README, "Benchmarks".
         """
-        groups = [[p for p in article if p.score >= self._min_relevance] for article in found.confident]
-        groups = [group for group in groups if group]
-        if not groups:
-            for ranking in found.outlets:
-                own = [p for p in passages if p.chunk.article.source in ranking.outlet.sources]
-                keep = main_articles(own, self._article_share)
-                group = [p for p in own if p.chunk.article.id in keep]
-                if group:
-                    groups.append(group)
-        return _interleave(groups, limit)
+        groups: list[list[Passage]] = []
+        answered: set[tuple[str, ...]] = set()
+        for article in found.confident:
+            group = [p for p in article.passages if p.score >= self._min_relevance]
+            if group:
+                groups.append(group)
+                answered.add(article.outlet.sources)
+        if groups:
+            left_out = [r.outlet.name for r in found.outlets if r.outlet.sources not in answered]
+            return _interleave(groups, limit), left_out
+        for ranking in found.outlets:
+            own = [p for p in passages if p.chunk.article.source in ranking.outlet.sources]
+            keep = main_articles(own, self._article_share)
+            group = [p for p in own if p.chunk.article.id in keep]
+            if group:
+                groups.append(group)
+        return _interleave(groups, limit), []
 
     def relevant_passages(
         self, question: str, top_k: int, filters: Filters | None, as_of: date | None = None
     ) -> list[Passage]:
         """Retrieved passages relevant enough to answer from, within the question's time frame."""
-        return self.retrieve(question, top_k, filters, as_of)[0]
+        return self.retrieve(question, top_k, filters, as_of).passages
 
     def assess(self, question: str, passages: Sequence[Passage]) -> Evidence | None:
         """Whether the passages hold evidence for an answer (None when no check is configured)."""
         return self._evidence.assess(question, passages) if self._evidence else None
 
-    def decide(
-        self, question: str, passages: list[Passage], pool: Sequence[Passage], newest_first: bool
-    ) -> Prepared:
+    def decide(self, question: str, retrieved: Retrieved, newest_first: bool) -> Prepared:
         """Whether the retrieved passages can answer: the evidence check, and a refusal when they cannot."""
-        evidence = self.assess(question, pool)
+        passages = retrieved.passages
+        evidence = self.assess(question, retrieved.pool)
         refusal = None
         if not passages or (evidence is not None and not evidence.answerable):
             refusal = Answer(INSUFFICIENT_ANSWER, [], self._generator.name, True, passages, evidence=evidence)
-        return Prepared(passages, evidence, newest_first, refusal)
+        return Prepared(passages, evidence, newest_first, refusal, retrieved.outlets_left_out)
 
     def prepare(
         self, question: str, top_k: int, filters: Filters | None = None, as_of: date | None = None
     ) -> Prepared:
         """Retrieve and decide whether the articles can answer: the steps before any generator runs."""
-        passages, pool = self.retrieve(question, top_k, filters, as_of)
-        return self.decide(question, passages, pool, self.time_intent(question, as_of).newest_first)
+        retrieved = self.retrieve(question, top_k, filters, as_of)
+        return self.decide(question, retrieved, self.time_intent(question, as_of).newest_first)
 
     def ask(
         self, question: str, top_k: int, filters: Filters | None = None, as_of: date | None = None
@@ -356,8 +375,15 @@ class AnswerService:
             log.exception("generator %s raised, answering extractively", self._generator.name)
             draft = self._fallback.generate(question, passages)
             degraded, reason = True, f"{self._generator.name} failed: {type(exc).__name__}"
-        answer = self.finish(draft, passages, degraded, reason, newest_first=prepared.newest_first)
-        return replace(answer, evidence=prepared.evidence)
+        return self.complete(
+            self.finish(draft, passages, degraded, reason, newest_first=prepared.newest_first), prepared
+        )
+
+    def complete(self, answer: Answer, prepared: Prepared) -> Answer:
+        """The answer with what was decided before it was written: the evidence check, and the named
+        outlets left out (none when the answer is a refusal)."""
+        left_out = [] if answer.insufficient else prepared.outlets_left_out
+        return replace(answer, evidence=prepared.evidence, outlets_left_out=left_out)
 
     def finish(
         self,

@@ -59,6 +59,11 @@ class NamedOutlet:
     mention: str
     sources: tuple[str, ...]
 
+    @property
+    def name(self) -> str:
+        """The outlet as the index names it when the mention stands for one source, else as written."""
+        return self.sources[0] if len(self.sources) == 1 else self.mention
+
 
 @dataclass(frozen=True)
 class NamedDate:

@@ -87,16 +87,25 @@ class OutletRanking:
 
 
 @dataclass(frozen=True)
+class OutletArticle:
+    """The article a confident named outlet is meant by: its passages readers may see, in the
+    outlet's ranking order."""
+
+    outlet: NamedOutlet
+    passages: list[Passage]
+
+
+@dataclass(frozen=True)
 class Retrieval:
     """A search's passages, each named outlet's own ranking, and the confident outlets' articles.
 
     ``confident``: for each named outlet whose best article leads its next by ``source_margin``
-    (the most confident first), that article's passages readers may see, in the outlet's order.
+    (the most confident first), that article.
     """
 
     passages: list[Passage]
     outlets: list[OutletRanking] = field(default_factory=list)
-    confident: list[list[Passage]] = field(default_factory=list)
+    confident: list[OutletArticle] = field(default_factory=list)
 
 
 def fuse(lists: Sequence[tuple[Scored, float]]) -> Ranked:
@@ -272,8 +281,12 @@ class Retriever:
         # whole articles only (service.live_versions); one pointer read covers the confident articles too
         chosen, own = self._visible_top(ranked, top_k, own)
         passages = self._with_similarity([*chosen, *own], vector, vectors)
-        articles = [[p for p in passages[len(chosen) :] if p.chunk.article.id == a] for a in best]
-        return Retrieval(passages[: len(chosen)], outlets, [a for a in articles if a])
+        found = passages[len(chosen) :]
+        articles = [
+            OutletArticle(r.outlet, [p for p in found if p.chunk.article.id == r.articles()[0][0]])
+            for r in confident
+        ]
+        return Retrieval(passages[: len(chosen)], outlets, [a for a in articles if a.passages])
 
     def analyze(self, query: str) -> QueryAnalysis:
         """What the query names among the index's outlets, authors and dates."""

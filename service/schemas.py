@@ -202,6 +202,13 @@ class AskResponse(BaseModel):
         default_factory=list,
         description="Every sentence written, with its verdict: supported ones form answer, in order.",
     )
+    outlets_left_out: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Outlets the question names that the answer does not speak for: each has several articles "
+            "on the story and none clearly matches the question, while another named outlet's does."
+        ),
+    )
 
 
 class ArticleListItem(ArticleOut):

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from service.answering import Answer, AnswerService
+from service.answering import Answer, AnswerService, Retrieved
 from service.errors import BackendUnavailable
 from service.extractive import ExtractiveGenerator
 from service.generation import INSUFFICIENT_ANSWER, Draft
@@ -128,15 +128,13 @@ def stream_answer(
 
     The sources go out as soon as retrieval is done; the evidence check and the generator follow.
     """
-    passages, pool = answers.retrieve(question, top_k, filters)
-    return _events(answers, question, passages, pool)
+    return _events(answers, question, answers.retrieve(question, top_k, filters))
 
 
-def _events(
-    answers: AnswerService, question: str, passages: list[Passage], pool: list[Passage]
-) -> Iterator[StreamEvent]:
+def _events(answers: AnswerService, question: str, retrieved: Retrieved) -> Iterator[StreamEvent]:
+    passages = retrieved.passages
     yield Sources(question, passages)
-    prepared = answers.decide(question, passages, pool, answers.time_intent(question).newest_first)
+    prepared = answers.decide(question, retrieved, answers.time_intent(question).newest_first)
     generator = answers.generator
     if prepared.refusal is not None:
         yield Delta(prepared.refusal.text)
@@ -155,7 +153,7 @@ def _events(
         for shown in _deltas(generator.stream(question, passages), len(passages), raw):
             yield Delta(shown)
         draft = _draft("".join(raw), generator.name)
-        yield Final(answers.finish(draft, passages, newest_first=newest_first))
+        yield Final(answers.complete(answers.finish(draft, passages, newest_first=newest_first), prepared))
     except Exception as exc:  # BackendUnavailable, or a generator bug: either costs the LLM answer only
         if isinstance(exc, BackendUnavailable):
             reason = exc.message
@@ -169,4 +167,5 @@ def _events(
         for shown in _deltas(fallback.stream(question, passages), len(passages), raw):
             yield Delta(shown)
         draft = _draft("".join(raw), fallback.name)
-        yield Final(answers.finish(draft, passages, degraded=True, reason=reason, newest_first=newest_first))
+        answer = answers.finish(draft, passages, degraded=True, reason=reason, newest_first=newest_first)
+        yield Final(answers.complete(answer, prepared))

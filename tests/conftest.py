@@ -9,6 +9,7 @@ ask tests run against each with the same expectations.
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import socket
@@ -212,6 +213,39 @@ def seed(settings: Settings, embedder: Embedder) -> tuple[Settings, ChunkStore]:
 def seeded(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Settings, ChunkStore]:
     """Settings and store (embedded Chroma) with the five seeds ingested, shared by read-only tests."""
     return seed(make_settings(tmp_path_factory.mktemp("seeded") / "data"), embedder)
+
+
+NATIONAL_AGAIN = {  # a second The National article on the seed 000 story, written much like it
+    "headline": "Quds Force chief Qaani in Baghdad to shore up truce with US, sources say",
+    "outlet": "The National",
+    "pubDate": "2025-03-26",
+    "link": "https://example.com/national/qaani-baghdad-truce",
+}
+
+
+def seed_with_national_twice(folder: Path, embedder: Embedder) -> tuple[Settings, ChunkStore]:
+    """The five seeds and a second The National article retelling seed 000 (a JSON record), so that
+    a search within The National cannot tell its two articles on the story apart."""
+    articles = folder / "articles"
+    shutil.copytree(SEEDS, articles)
+    original = next(SEEDS.glob("000_*.txt")).read_text(encoding="utf-8")
+    body = original.split("The National25-03-2025", 1)[1].strip()
+    body = body.replace("sources told The National on Tuesday", "sources said on Wednesday")
+    record = {**NATIONAL_AGAIN, "content": body}
+    (articles / "national-again.json").write_text(json.dumps(record), encoding="utf-8")
+    settings = make_settings(folder / "data")
+    store = build_store(settings)
+    report = IngestPipeline(store, embedder, settings).run([articles])
+    assert len(report.new) == 6
+    return settings, store
+
+
+@pytest.fixture(scope="session")
+def national_twice(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> tuple[Settings, ChunkStore]:
+    """The seeds plus a second The National article on the same story (embedded Chroma), read-only."""
+    return seed_with_national_twice(tmp_path_factory.mktemp("national-twice"), embedder)
 
 
 @pytest.fixture(scope="session")

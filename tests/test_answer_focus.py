@@ -6,21 +6,26 @@ embedder. Passages are re-scored by hand where a test needs a given relevance pe
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
+import httpx
 import pytest
 
 from service.answering import AnswerService, main_articles
+from service.api.app import create_app
 from service.api.parts import Parts, build_parts
 from service.citations import CitationVerifier, is_fragment
 from service.embeddings import Embedder
 from service.extractive import ExtractiveGenerator, named_outlet_groups
+from service.llm import build_extractive
 from service.models import Filters, Passage
 from service.query_analysis import NamedOutlet
-from service.retrieval import OutletRanking, Retrieval, confident_outlets
+from service.retrieval import OutletArticle, OutletRanking, Retrieval, confident_outlets
 from service.settings import Settings
 from service.store import ChunkStore
 from service.streaming import Delta, Final, Sources, stream_answer
+from tests.conftest import LiveServer
 
 QAANI = "Why did Esmail Qaani visit Baghdad?"
 TWO_OUTLETS = "What did The National and Shafaq News report about Esmail Qaani's visit to Baghdad?"
@@ -114,13 +119,14 @@ def test_each_named_outlet_keeps_its_article_and_the_passages_alternate(parts: P
 def test_a_confident_outlets_article_comes_whole_from_its_own_search(parts: Parts) -> None:
     found = parts.retriever.retrieve(TWO_OUTLETS, 2)  # fewer passages than either article holds
     # In the seeds each named outlet has one article: nothing to confuse it with, so confident.
-    assert [sources(article) for article in found.confident] == [{"The National"}, {"Shafaq News"}]
+    assert [sources(a.passages) for a in found.confident] == [{"The National"}, {"Shafaq News"}]
+    assert [a.outlet for a in found.confident] == [r.outlet for r in found.outlets]
     cosine = {p.chunk.id: p.score for p in parts.retriever.search(TWO_OUTLETS, 100)}
     for article, ranking in zip(found.confident, found.outlets, strict=True):
-        assert [p.chunk.id for p in article] == [c.id for c, _ in ranking.scored]  # the outlet's order
-        assert all(p.score == pytest.approx(cosine[p.chunk.id]) for p in article)
+        assert [p.chunk.id for p in article.passages] == [c.id for c, _ in ranking.scored]  # outlet's order
+        assert all(p.score == pytest.approx(cosine[p.chunk.id]) for p in article.passages)
     only = parts.retriever.retrieve(TWO_OUTLETS, 5, Filters(sources=("Shafaq News",)))
-    assert [sources(article) for article in only.confident] == [{"Shafaq News"}]  # filters hold
+    assert [sources(a.passages) for a in only.confident] == [{"Shafaq News"}]  # filters hold
 
 
 def test_only_outlets_whose_best_article_clearly_leads_are_confident(pool: list[Passage]) -> None:
@@ -139,9 +145,10 @@ def test_confident_outlets_articles_are_answered_from_and_the_others_left_out(
     ambiguous = ranking_of("The National", [(national, 1.0), (stray_of(national, 0.0), 0.97)])
     alone = ranking_of("Shafaq News", [(shafaq, 1.0)])
     shafaq_article = [p for p in pool if p.chunk.article.source == "Shafaq News"]
-    found = Retrieval(pool, [ambiguous, alone], [shafaq_article])
-    focused = parts.answers.focus(found, pool, 5)
+    found = Retrieval(pool, [ambiguous, alone], [OutletArticle(alone.outlet, shafaq_article)])
+    focused, left_out = parts.answers.focus(found, pool, 5)
     assert [p.chunk.id for p in focused] == [p.chunk.id for p in shafaq_article][:5]
+    assert left_out == ["The National"]
 
 
 def test_when_no_outlet_is_confident_each_keeps_its_main_articles_and_drops_an_off_topic_one(
@@ -151,15 +158,15 @@ def test_when_no_outlet_is_confident_each_keeps_its_main_articles_and_drops_an_o
     # The same outlet with a second, barely relevant article: not the outlet's main article.
     stray = stray_of(national, 0.01)
     ambiguous = ranking_of("The National", [(stray, 1.0), (national, 0.99)])
-    focused = parts.answers.focus(Retrieval(pool, [ambiguous]), [*pool, stray], 5)
-    assert focused and sources(focused) == {"The National"}
+    focused, left_out = parts.answers.focus(Retrieval(pool, [ambiguous]), [*pool, stray], 5)
+    assert focused and sources(focused) == {"The National"} and left_out == []
     assert "stray-article" not in {p.chunk.article.id for p in focused}
 
 
 def test_without_a_named_outlet_the_answer_uses_the_search_order(parts: Parts) -> None:
     found = parts.retriever.retrieve(QAANI, 5)
     assert (found.outlets, found.confident) == ([], [])
-    assert parts.answers.focus(found, found.passages, 5) == []
+    assert parts.answers.focus(found, found.passages, 5) == ([], [])
     relevant = parts.answers.relevant_passages(QAANI, 5, None)
     assert [p.chunk.id for p in relevant] == [p.chunk.id for p in found.passages][: len(relevant)]
 
@@ -235,3 +242,33 @@ def test_ask_equals_prepare_then_answer(parts: Parts) -> None:
     answers: AnswerService = parts.answers
     prepared = answers.prepare(TWO_OUTLETS, 5)
     assert answers.answer(TWO_OUTLETS, prepared).text == answers.ask(TWO_OUTLETS, 5).text
+
+
+def test_an_outlet_whose_articles_cannot_be_told_apart_is_reported_left_out(
+    national_twice: tuple[Settings, ChunkStore], embedder: Embedder
+) -> None:
+    settings, store = national_twice
+    parts = build_parts(settings, store=store, embedder=embedder)
+    found = parts.retriever.retrieve(TWO_OUTLETS, 5)
+    margins = {r.outlet.sources: r.margin for r in found.outlets}
+    # The premise: The National's two articles on the visit are too alike to tell apart.
+    assert margins[("The National",)] < settings.retrieval.source_margin <= margins[("Shafaq News",)]
+
+    app = create_app(
+        settings,
+        store=store,
+        embedder=embedder,
+        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
+    )
+    with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=60) as http:
+        body = http.post("/ask", json={"question": TWO_OUTLETS}).json()
+        streamed = http.post("/ask/stream", json={"question": TWO_OUTLETS}).text
+    assert not body["insufficient"] and body["citations"]
+    assert body["outlets_left_out"] == ["The National"]
+    assert {c["article"]["source"] for c in body["citations"]} == {"Shafaq News"}
+    final = json.loads(streamed.split("event: answer\r\ndata: ", 1)[1].split("\r\n", 1)[0])
+    assert final["outlets_left_out"] == ["The National"]
+    # Named alone, The National is still answered: from its main articles, nothing left out.
+    alone = parts.answers.ask("What did The National report about Esmail Qaani's visit to Baghdad?", 5)
+    assert alone.citations and alone.outlets_left_out == []
+    assert {c.passage.chunk.article.source for c in alone.citations} == {"The National"}

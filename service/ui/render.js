@@ -93,6 +93,15 @@ export function renderAnswer(answer, openCitation) {
       "; this answer is made of sentences taken from the articles."));
   }
   nodes.push(...sentenceNodes(answer, openCitation));
+  const leftOut = answer.outlets_left_out || [];
+  if (leftOut.length) {
+    nodes.push(el("p", { class: "notice left-out", role: "note" },
+      `Not covered: ${leftOut.join(", ")}. `,
+      leftOut.length > 1
+        ? "Each of these outlets has several articles that fit the question and none clearly matches, "
+        : "Several articles of this outlet fit the question and none clearly matches, ",
+      "so none is cited; name the article's date or subject to include it."));
+  }
   if (answer.citations.length) {
     nodes.push(el("h3", { class: "sources-title" }, "Sources"));
     nodes.push(el("ol", { class: "sources" }, answer.citations.map((c) =>

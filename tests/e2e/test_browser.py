@@ -313,3 +313,31 @@ def test_page_asks_for_the_api_key_once_and_keeps_it_for_the_session(
         assert len(prompts) == 1  # kept for the session: not asked again
         assert errors == []
         context.close()
+
+
+def test_a_named_outlet_left_out_of_the_answer_is_said_so(
+    browser: Browser, national_twice: tuple[Settings, ChunkStore], embedder: Embedder
+) -> None:
+    settings, store = national_twice  # The National has two articles on the visit, alike
+    app = create_app(
+        settings,
+        store=store,
+        embedder=embedder,
+        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
+    )
+    with LiveServer(app) as server:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        tab = context.new_page()
+        errors: list[str] = []
+        tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        tab.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        tab.goto(server.url + "/")
+        expect(tab.locator("#article-count")).to_have_text("6")
+        ask(tab, "What did The National and Shafaq News report about Esmail Qaani's visit to Baghdad?")
+        reply = tab.locator(".turn.reply").last
+        notice = reply.locator(".notice.left-out")
+        expect(notice).to_contain_text("Not covered: The National", timeout=120_000)
+        expect(reply.locator(".sources li")).to_contain_text(["Shafaq News"])
+        tab.screenshot(path=str(RESULTS / "outlet-left-out.png"), full_page=True)
+        assert errors == []
+        context.close()

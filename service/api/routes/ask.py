@@ -33,6 +33,7 @@ def answer_response(answer: Answer) -> AskResponse:
         insufficient=answer.insufficient,
         degraded=answer.degraded,
         reason=answer.reason or None,
+        outlets_left_out=answer.outlets_left_out,
     )
 
 
