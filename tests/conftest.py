@@ -27,6 +27,7 @@ import httpx
 import numpy as np
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from numpy.typing import NDArray
 
 from service.api.app import create_app
@@ -258,6 +259,16 @@ def seeded_server(
     return seed(chroma_server.settings_for(tmp_path_factory.mktemp("seeded-server") / "data"), embedder)
 
 
+def extractive_app(settings: Settings, store: ChunkStore, embedder: Embedder) -> FastAPI:
+    """The real app on the given index and encoder, answering with the extractive generator."""
+    return create_app(
+        settings,
+        store=store,
+        embedder=embedder,
+        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
+    )
+
+
 class LiveServer:
     """uvicorn serving an app in a thread on a free loopback port."""
 
@@ -288,12 +299,7 @@ class LiveServer:
 def live_server(seeded: tuple[Settings, ChunkStore], embedder: Embedder) -> Iterator[LiveServer]:
     """The real app over HTTP on the seeded index, extractive generator."""
     settings, store = seeded
-    app = create_app(
-        settings,
-        store=store,
-        embedder=embedder,
-        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
-    )
+    app = extractive_app(settings, store, embedder)
     with LiveServer(app) as server:
         yield server
 
@@ -304,12 +310,7 @@ def live_server_on_chroma_server(
 ) -> Iterator[LiveServer]:
     """The real app over HTTP on the seeds in the Chroma server."""
     settings, store = seeded_server
-    app = create_app(
-        settings,
-        store=store,
-        embedder=embedder,
-        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
-    )
+    app = extractive_app(settings, store, embedder)
     with LiveServer(app) as server:
         yield server
 

@@ -7,12 +7,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from service.api.app import create_app
 from service.embeddings import Embedder
-from service.llm import build_extractive
 from service.settings import Settings
 from service.store import ChunkStore
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, extractive_app
 
 KEY = "s3cret-key"
 
@@ -29,12 +27,7 @@ def guarded(seeded: tuple[Settings, ChunkStore], embedder: Embedder) -> Iterator
             "max_request_bytes": 4096,
         }
     )
-    app = create_app(
-        settings,
-        store=store,
-        embedder=embedder,
-        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
-    )
+    app = extractive_app(settings, store, embedder)
     with LiveServer(app) as server:
         yield server.url
 
@@ -99,12 +92,7 @@ def test_rate_limit_answers_429_with_retry_after(
 ) -> None:
     base, store = seeded
     settings = base.model_copy(update={"rate_limit": "3/minute"})
-    app = create_app(
-        settings,
-        store=store,
-        embedder=embedder,
-        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
-    )
+    app = extractive_app(settings, store, embedder)
     with LiveServer(app) as server:
         statuses = [httpx.get(f"{server.url}/articles").status_code for _ in range(5)]
         assert statuses[:3] == [200, 200, 200] and statuses[3:] == [429, 429]

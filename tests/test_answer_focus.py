@@ -13,19 +13,17 @@ import httpx
 import pytest
 
 from service.answering import AnswerService, main_articles
-from service.api.app import create_app
 from service.api.parts import Parts, build_parts
 from service.citations import CitationVerifier, is_fragment
 from service.embeddings import Embedder
 from service.extractive import ExtractiveGenerator, named_outlet_groups
-from service.llm import build_extractive
 from service.models import Filters, Passage
 from service.query_analysis import NamedOutlet
 from service.retrieval import OutletArticle, OutletRanking, Retrieval, confident_outlets
 from service.settings import Settings
 from service.store import ChunkStore
 from service.streaming import Delta, Final, Sources, stream_answer
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, extractive_app
 
 QAANI = "Why did Esmail Qaani visit Baghdad?"
 TWO_OUTLETS = "What did The National and Shafaq News report about Esmail Qaani's visit to Baghdad?"
@@ -254,12 +252,7 @@ def test_an_outlet_whose_articles_cannot_be_told_apart_is_reported_left_out(
     # The premise: The National's two articles on the visit are too alike to tell apart.
     assert margins[("The National",)] < settings.retrieval.source_margin <= margins[("Shafaq News",)]
 
-    app = create_app(
-        settings,
-        store=store,
-        embedder=embedder,
-        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
-    )
+    app = extractive_app(settings, store, embedder)
     with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=60) as http:
         body = http.post("/ask", json={"question": TWO_OUTLETS}).json()
         streamed = http.post("/ask/stream", json={"question": TWO_OUTLETS}).text

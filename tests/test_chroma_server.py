@@ -9,17 +9,22 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.api.app import create_app
 from service.embeddings import Embedder
 from service.errors import BackendUnavailable, EmbedderMismatch
 from service.ingestion.pipeline import IngestPipeline
 from service.lexical import build_lexical_index
-from service.llm import build_extractive
 from service.models import Filters
 from service.retrieval import Retriever
 from service.settings import ChromaSettings, Settings
 from service.store import ChunkStore, build_store
-from tests.conftest import SEEDS, ChromaServer, LiveServer, start_chroma_server, stop_chroma_server
+from tests.conftest import (
+    SEEDS,
+    ChromaServer,
+    LiveServer,
+    extractive_app,
+    start_chroma_server,
+    stop_chroma_server,
+)
 
 QUESTIONS = [
     "Who succeeded Soleimani as Quds Force commander?",
@@ -128,12 +133,7 @@ def test_chroma_going_away_gives_503_not_500(
     settings = own_chroma.settings_for(tmp_path / "data")
     store = build_store(settings)
     IngestPipeline(store, embedder, settings).run([SEEDS / "000_277ab06f7a8d113b.txt"])
-    app = create_app(
-        settings,
-        store=store,
-        embedder=embedder,
-        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
-    )
+    app = extractive_app(settings, store, embedder)
     with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=60) as http:
         assert http.get("/readyz").status_code == 200
         other = build_store(settings)
@@ -158,12 +158,7 @@ def test_api_recovers_without_a_restart_when_chroma_comes_back(
     settings = own_chroma.settings_for(tmp_path / "data")
     store = build_store(settings)
     IngestPipeline(store, embedder, settings).run([SEEDS / "002_a85a3d831082c514.txt"])
-    app = create_app(
-        settings,
-        store=store,
-        embedder=embedder,
-        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
-    )
+    app = extractive_app(settings, store, embedder)
     with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=60) as http:
         query = {"query": "Who succeeded Soleimani?"}
         before = http.post("/search", json=query).json()["results"]

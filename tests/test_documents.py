@@ -8,11 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.api.app import create_app
 from service.embeddings import Embedder
-from service.llm import build_extractive
 from service.store import build_store
-from tests.conftest import SEEDS, LiveServer, make_settings
+from tests.conftest import SEEDS, LiveServer, extractive_app, make_settings
 
 ARTICLE = (
     "Harbour reopens after storm\n\nCoastal Times\n\n"
@@ -25,12 +23,7 @@ ARTICLE = (
 def server(tmp_path: Path, embedder: Embedder) -> Iterator[httpx.Client]:
     settings = make_settings(tmp_path / "data", max_upload_files=3, max_file_bytes=20_000)
     store = build_store(settings)
-    app = create_app(
-        settings,
-        store=store,
-        embedder=embedder,
-        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
-    )
+    app = extractive_app(settings, store, embedder)
     with LiveServer(app) as live, httpx.Client(base_url=live.url, timeout=120) as client:
         yield client
 

@@ -9,12 +9,10 @@ from datetime import date
 import httpx
 import pytest
 
-from service.api.app import create_app
 from service.embeddings import Embedder
 from service.ingestion.pipeline import IngestPipeline
-from service.llm import build_extractive
 from service.store import build_store
-from tests.conftest import LiveServer, make_settings
+from tests.conftest import LiveServer, extractive_app, make_settings
 
 WIRE = (
     "The central bank raised its benchmark interest rate by half a percentage point on Thursday, "
@@ -130,12 +128,7 @@ def wire_server(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) ->
     settings = make_settings(root / "data")
     store = build_store(settings)
     IngestPipeline(store, embedder, settings).run([folder])
-    app = create_app(
-        settings,
-        store=store,
-        embedder=embedder,
-        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
-    )
+    app = extractive_app(settings, store, embedder)
     with LiveServer(app) as server:
         yield server
 

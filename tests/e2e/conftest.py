@@ -10,10 +10,10 @@ import pytest
 from service.api.app import create_app
 from service.embeddings import Embedder
 from service.ingestion.pipeline import IngestPipeline
-from service.llm import OllamaGenerator, build_extractive
+from service.llm import OllamaGenerator
 from service.settings import OllamaSettings, Settings
 from service.store import ChunkStore, build_store
-from tests.conftest import SEEDS, LiveServer, make_settings
+from tests.conftest import SEEDS, LiveServer, extractive_app, make_settings
 from tests.fakes import FakeOllama
 
 
@@ -36,11 +36,6 @@ def own_server(tmp_path: Path, embedder: Embedder) -> Iterator[LiveServer]:
     settings = make_settings(tmp_path / "data")
     store = build_store(settings)
     IngestPipeline(store, embedder, settings).run([SEEDS])
-    app = create_app(
-        settings,
-        store=store,
-        embedder=embedder,
-        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
-    )
+    app = extractive_app(settings, store, embedder)
     with LiveServer(app) as server:
         yield server

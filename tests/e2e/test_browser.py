@@ -21,12 +21,10 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from service.api.app import create_app
 from service.embeddings import Embedder
-from service.llm import build_extractive
 from service.settings import Settings
 from service.store import ChunkStore
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, extractive_app
 
 pytestmark = pytest.mark.browser
 
@@ -282,12 +280,7 @@ def test_page_asks_for_the_api_key_once_and_keeps_it_for_the_session(
 ) -> None:
     base, store = seeded
     settings = Settings.model_validate(base.model_dump() | {"api_key": "page-key"})
-    app = create_app(
-        settings,
-        store=store,
-        embedder=embedder,
-        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
-    )
+    app = extractive_app(settings, store, embedder)
     with LiveServer(app) as server:
         context = browser.new_context()
         tab = context.new_page()
@@ -319,12 +312,7 @@ def test_a_named_outlet_left_out_of_the_answer_is_said_so(
     browser: Browser, national_twice: tuple[Settings, ChunkStore], embedder: Embedder
 ) -> None:
     settings, store = national_twice  # The National has two articles on the visit, alike
-    app = create_app(
-        settings,
-        store=store,
-        embedder=embedder,
-        generator=build_extractive(settings, embedder, store.sentence_vectors.of),
-    )
+    app = extractive_app(settings, store, embedder)
     with LiveServer(app) as server:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         tab = context.new_page()
