@@ -107,7 +107,7 @@ def metrics(records: list[dict[str, Any]]) -> dict[str, Any]:
             sum(bool(r["cited"]) and not set(r["cited"]) & set(r["evidence"]) for r in answered),
             len(answered),
         ),
-        "outlet_left_out": _ratio(sum(bool(r.get("outlets_left_out")) for r in answered), len(answered)),
+        "outlet_left_out": _ratio(sum(bool(r["outlets_left_out"]) for r in answered), len(answered)),
         "evidence_recall_any_when_answered": _ratio(
             sum(bool(set(r["cited"]) & set(r["evidence"])) for r in answered), len(answered)
         ),

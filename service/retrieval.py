@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -64,6 +65,7 @@ class OutletRanking:
     outlet: NamedOutlet
     scored: Scored
 
+    @cached_property
     def articles(self) -> list[tuple[str, float]]:
         """The outlet's articles by their best chunk's score, best first."""
         best: dict[str, float] = {}
@@ -71,14 +73,14 @@ class OutletRanking:
             best.setdefault(chunk.article.id, score)
         return list(best.items())
 
-    @property
+    @cached_property
     def margin(self) -> float:
         """How far the best article leads the next: (best − second) / best; 1 when it stands alone.
 
         Measured on MultiHop-RAG, the larger it is, the likelier the best article is the one the
         question means (see README, "Benchmarks").
         """
-        articles = self.articles()
+        articles = self.articles
         if not articles or articles[0][1] <= 0:
             return 0.0
         if len(articles) == 1:
@@ -137,10 +139,10 @@ def confident_outlets(outlets: Sequence[OutletRanking], margin: float) -> list[O
     return sorted((r for r in outlets if r.scored and r.margin >= margin), key=lambda r: -r.margin)
 
 
-def lead_with_confident(ranked: Ranked, outlets: Sequence[OutletRanking], margin: float) -> Ranked:
-    """The best chunk of each confident named outlet first (the most confident first), then the rest."""
+def lead_with_confident(ranked: Ranked, confident: Sequence[OutletRanking]) -> Ranked:
+    """The best chunk of each confident outlet (as ``confident_outlets`` orders them) first, then the rest."""
     leaders: dict[str, Chunk] = {}
-    for ranking in confident_outlets(outlets, margin):
+    for ranking in confident:
         leaders.setdefault(ranking.scored[0][0].id, ranking.scored[0][0])
     return [*leaders.values(), *(c for c in ranked if c.id not in leaders)] if leaders else ranked
 
@@ -274,16 +276,16 @@ class Retriever:
         confident: list[OutletRanking] = []
         if mode == "hybrid":  # a leg alone stays plain: it is the benchmark's baseline
             ranked = diversify(ranked, self._settings.max_per_article)
-            ranked = lead_with_confident(ranked, outlets, self._settings.source_margin)
             confident = confident_outlets(outlets, self._settings.source_margin)
-        best = list(dict.fromkeys(r.articles()[0][0] for r in confident))
+            ranked = lead_with_confident(ranked, confident)
+        best = list(dict.fromkeys(r.articles[0][0] for r in confident))
         own = list({c.id: c for r in confident for c, _ in r.scored if c.article.id in best}.values())
         # whole articles only (service.live_versions); one pointer read covers the confident articles too
         chosen, own = self._visible_top(ranked, top_k, own)
         passages = self._with_similarity([*chosen, *own], vector, vectors)
         found = passages[len(chosen) :]
         articles = [
-            OutletArticle(r.outlet, [p for p in found if p.chunk.article.id == r.articles()[0][0]])
+            OutletArticle(r.outlet, [p for p in found if p.chunk.article.id == r.articles[0][0]])
             for r in confident
         ]
         return Retrieval(passages[: len(chosen)], outlets, [a for a in articles if a.passages])

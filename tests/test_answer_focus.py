@@ -90,7 +90,7 @@ def test_the_margin_is_the_best_articles_lead_over_the_next(pool: list[Passage])
     national = first_of(pool, "The National")
     stray = stray_of(national, 0.0)
     assert ranking_of("The National", [(national, 2.0), (national, 1.5), (stray, 1.5)]).margin == 0.25
-    assert ranking_of("The National", [(stray, 1.0), (national, 0.95)]).articles() == [
+    assert ranking_of("The National", [(stray, 1.0), (national, 0.95)]).articles == [
         ("stray-article", 1.0),
         (national.chunk.article.id, 0.95),
     ]

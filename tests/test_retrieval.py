@@ -12,7 +12,15 @@ from service.lexical import build_lexical_index
 from service.models import Chunk, Filters
 from service.name_variants import NameVariants
 from service.query_analysis import NamedDate, NamedOutlet, QueryAnalyzer, split_clauses
-from service.retrieval import OutletRanking, Retriever, clause_scores, diversify, fuse, lead_with_confident
+from service.retrieval import (
+    OutletRanking,
+    Retriever,
+    clause_scores,
+    confident_outlets,
+    diversify,
+    fuse,
+    lead_with_confident,
+)
 from service.settings import RetrievalMode, Settings
 from service.store import ChunkStore
 
@@ -184,11 +192,11 @@ def test_confident_named_outlets_best_passages_lead_the_results(
     clear = ranking((c, 1.0))  # alone in its outlet: margin 1
     close = ranking((b, 1.0), (a, 0.95))  # margin 0.05: not confident
     lead = ranking((a, 1.0), (b, 0.8))  # margin 0.2
-    led = lead_with_confident(chunks, [close, lead, clear], 0.1)
+    led = lead_with_confident(chunks, confident_outlets([close, lead, clear], 0.1))
     assert led[:2] == [c, a]  # most confident first
     assert sorted(x.id for x in led) == sorted(x.id for x in chunks)  # nothing lost or repeated
-    assert lead_with_confident(chunks, [close], 0.1) == chunks
-    assert lead_with_confident(chunks, [lead, clear], 2.0) == chunks  # above 1: never
+    assert lead_with_confident(chunks, confident_outlets([close], 0.1)) == chunks
+    assert lead_with_confident(chunks, confident_outlets([lead, clear], 2.0)) == chunks  # above 1: never
 
 
 def test_a_search_naming_an_outlet_starts_with_its_best_passage(
