@@ -10,7 +10,7 @@ import pytest
 import trafilatura
 
 from service.ingestion.cleaning import clean_document, parse_date
-from service.ingestion.readers import RawDocument, Skipped, iter_documents
+from service.ingestion.readers import RawDocument, Skipped, iter_documents, read_record
 from service.models import Article, stable_hash
 
 SEEDS = Path(__file__).parent.parent / "seeds"
@@ -183,6 +183,28 @@ def test_related_block_markers_cut_the_rest_of_the_document(marker: str) -> None
         f"Council Approves New Budget\n\n{BODY}\n\n{marker}\n\nOther Story Headline\n\n{other}"
     )
     assert article.text == BODY
+
+
+@pytest.mark.parametrize("heading", ["Most read", "More from hardware land:", "Top stories"])
+def test_a_heading_followed_by_a_full_paragraph_is_a_section_of_the_article(heading: str) -> None:
+    section = (
+        "Turmoil at Flexport: Dave Clark, the former Amazon executive who was ousted as CEO of Flexport "
+        "just a year into the job, fired back at its founder and board, calling recent reporting on the "
+        "logistics company deeply concerning, in a lengthy post on social media."
+    )
+    article = clean_text(f"Week in Review\n\n{BODY}\n\n{heading}\n\n{section}\n\n{BODY}")
+    assert article.text == f"{BODY}\n\n{heading}\n\n{section}\n\n{BODY}"
+
+
+def test_no_multihop_article_loses_text_to_cleaning() -> None:
+    """Every article of the eval corpus keeps at least 90% of its words (digests once lost 89%)."""
+    corpus = json.loads((Path(__file__).parent.parent / "bench/data/multihop/corpus.json").read_text("utf-8"))
+    for record in corpus:
+        doc = read_record(record, record["url"])
+        assert isinstance(doc, RawDocument)
+        article = clean_document(doc)
+        assert isinstance(article, Article), record["url"]
+        assert len(article.text.split()) >= 0.9 * len(record["body"].split()), record["title"]
 
 
 def test_related_marker_before_the_article_begins_only_drops_that_line() -> None:

@@ -51,6 +51,8 @@ _RELATED = re.compile(
     r"|trending( now| stories)?)\s*:?(?<![.!?])",
     _I,
 )
+# A paragraph this long after a related-stories heading means the heading is the article's own.
+_SECTION_PARAGRAPH_WORDS = 30
 _FOOTER_SOURCE = re.compile(r"other reports by (?P<name>.{1,80}?)[.\s]*", _I)
 _DATE_TOKEN = (
     r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}|[A-Z][a-z]{2,8}\.? \d{1,2}(st|nd|rd|th)?,? \d{4}"
@@ -231,10 +233,17 @@ def _is_body(line: str) -> bool:
 
 
 def _without_boilerplate(paras: list[str]) -> list[str]:
-    """Drop furniture lines, and everything from a related-stories heading once the article has begun."""
+    """Drop furniture lines, and everything from a related-stories heading once the article has begun.
+
+    A heading followed straight away by a full paragraph is a section of the article itself (a
+    digest's "Most read", "More from hardware land:"), not a block of links: it is kept with the text.
+    """
     kept: list[str] = []
-    for p in paras:
+    for i, p in enumerate(paras):
         if _RELATED.fullmatch(p):
+            if i + 1 < len(paras) and len(paras[i + 1].split()) >= _SECTION_PARAGRAPH_WORDS:
+                kept.append(p)
+                continue
             if any(_is_body(k) for k in kept):
                 break
             continue
