@@ -315,6 +315,20 @@ def test_record_fields_become_metadata_and_the_body_is_still_cleaned(tmp_path: P
     assert undated.meta.published is None
 
 
+def test_html_entities_in_record_fields_are_decoded(tmp_path: Path) -> None:
+    record = {
+        "title": "&#039;Massive intel failure by Mossad&#039;: Hamas&#039; surprise attack",
+        "source": "Times &amp; Star",
+        "author": "Ana&iuml;s Nin",
+        "body": BODY,
+    }
+    (tmp_path / "record.json").write_text(json.dumps(record), encoding="utf-8")
+    (article,) = clean_file(tmp_path)
+    assert isinstance(article, Article)
+    assert article.meta.title == "'Massive intel failure by Mossad': Hamas' surprise attack"
+    assert (article.meta.source, article.meta.author) == ("Times & Star", "Ana\u00efs Nin")
+
+
 def test_jsonl_records_are_cleaned_and_an_html_body_is_turned_into_text(tmp_path: Path) -> None:
     lines = [
         json.dumps({"title": "Html Body", "body": "<p>First <b>para</b>.</p><p>Second para.</p>"}),

@@ -5,6 +5,7 @@ Plain text gets conservative line-level heuristics (unknown metadata stays empty
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -306,12 +307,16 @@ def _strip_markdown(text: str) -> tuple[str, dict[str, str]]:
 
 
 def _meta_from_fields(fields: Mapping[str, str]) -> _Meta:
-    get = fields.get
+    """A record's metadata; scrapers often leave HTML entities in it ("&#039;Massive intel failure…")."""
+
+    def get(*names: str) -> str:
+        return _one_line(html.unescape(next((str(fields[n]) for n in names if fields.get(n)), "")))
+
     return _Meta(
-        title=_one_line(get("title") or ""),
-        source=_one_line(get("source") or get("publisher") or ""),
-        author=_one_line(get("author") or ""),
-        published=parse_date(get("published") or get("date") or ""),
+        title=get("title"),
+        source=get("source", "publisher"),
+        author=get("author"),
+        published=parse_date(get("published", "date")),
     )
 
 
