@@ -131,7 +131,7 @@ def _relative(question: str, reference: date) -> tuple[date, date, str] | None:
     if match.group("today"):
         return reference, reference, match.group(0)
     if match.group("yesterday"):
-        day = reference - timedelta(days=1)
+        day = _days_before(reference, 1)
         return day, day, match.group(0)
     if match.group("this"):
         unit = match.group("thisunit").casefold()
@@ -144,7 +144,12 @@ def _relative(question: str, reference: date) -> tuple[date, date, str] | None:
     count_text = (match.group("count") or "1").casefold()
     count = int(count_text) if count_text.isdigit() else _COUNTS[count_text]
     unit = match.group("unit").casefold().rstrip("s")
-    return reference - timedelta(days=count * _UNIT_DAYS[unit]), reference, match.group(0)
+    return _days_before(reference, count * _UNIT_DAYS[unit]), reference, match.group(0)
+
+
+def _days_before(reference: date, days: int) -> date:
+    """The date that many days before the reference, or the first representable one ("past 10000000 days")."""
+    return reference - timedelta(days=days) if days < (reference - date.min).days else date.min
 
 
 def needs_reference(question: str) -> bool:

@@ -42,6 +42,16 @@ def test_time_expressions_become_ranges_or_ordering(
     assert (intent.published_after, intent.published_before, intent.newest_first) == (after, before, newest)
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["Any news from the past 100000000 days?", "What changed in the last 99999999999999999999 weeks?"],
+)
+def test_a_range_longer_than_the_calendar_starts_at_its_first_day(question: str) -> None:
+    intent = parse_time(question, REFERENCE)
+    assert (intent.published_after, intent.published_before) == (date.min, REFERENCE)
+    assert parse_time("What happened yesterday?", date.min).published_before == date.min
+
+
 def test_relative_expressions_need_a_reference_date() -> None:
     assert parse_time("What did Qaani do last week?", None).restricts is False
 
@@ -72,6 +82,15 @@ def test_month_in_question_filters_by_publication_date(client: httpx.Client) -> 
     body = client.post("/ask", json={"question": "What did Qaani discuss in Baghdad in March 2025?"}).json()
     assert body["insufficient"] is False
     assert all(d and d.startswith("2025-03") for d in cited_dates_in_answer_order(body))
+
+
+def test_a_huge_relative_range_is_answered_not_an_error(client: httpx.Client) -> None:
+    response = client.post(
+        "/ask", json={"question": "What did Qaani do in Iraq in the past 99999999999999999999 days?"}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["insufficient"] is False and body["citations"]
 
 
 def test_last_week_counts_from_the_newest_article_or_the_given_date(client: httpx.Client) -> None:
