@@ -9,6 +9,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 from pydantic import Strict as PydanticStrict
 
+from service.ingestion.readers import RECORD_KEYS
 from service.models import ArticleMeta, Filters, Passage
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -312,3 +313,16 @@ class ArticleFields(BaseModel):
     published_at: str | None = Field(default=None, description="ISO date or date-time.")
     url: str | None = Field(default=None, description="Becomes the article's origin (and so its id).")
     body: str | None = Field(default=None, description="The article text (or `text` / `content`).")
+
+    @model_validator(mode="after")
+    def _aliases_are_text(self) -> Self:
+        """An alias such as ``text`` or ``headline`` holds text too ("authors" may list names)."""
+        for key, value in (self.model_extra or {}).items():
+            name = key.lower()
+            if name not in RECORD_KEYS or value is None or isinstance(value, str):
+                continue
+            if name == "authors" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+                continue
+            expected = "a string or a list of strings" if name == "authors" else "a string"
+            raise ValueError(f"{key} must be {expected}")
+        return self

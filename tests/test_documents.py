@@ -117,5 +117,11 @@ def test_request_level_limits_and_types(server: httpx.Client) -> None:
     )
     assert server.post("/documents", json={"title": "no body"}).status_code == 422
     assert server.post("/documents", json={"body": 5}).status_code == 422
+    for alias in ({"text": 5}, {"content": ["a", "b"]}, {"headline": {"x": 1}, "body": ARTICLE}):
+        response = server.post("/documents", json=alias)
+        assert response.status_code == 422, alias
+        assert response.json()["error"]["message"].endswith("must be a string")
+    named = server.post("/documents", json={"authors": ["Jane Doe", "John Roe"], "text": ARTICLE})
+    assert named.status_code == 200 and named.json()["articles"][0]["author"] == "Jane Doe, John Roe"
     assert server.post("/documents", json=[]).status_code == 422
     assert server.post("/documents", files={"other": ("a.txt", b"x")}).status_code == 422

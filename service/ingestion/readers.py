@@ -26,6 +26,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "url": ("url", "link"),
 }
 _BODY_KEYS = ("body", "text", "content")
+# Every key a record's fields are read from (lower case).
+RECORD_KEYS = frozenset(k for keys in (*_ALIASES.values(), _BODY_KEYS) for k in keys)
 # A JSON object without a body that wraps its records under one of these keys is read as that list.
 _WRAPPER_KEYS = ("articles", "items", "records", "data", "results")
 
