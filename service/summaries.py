@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -20,12 +20,13 @@ from numpy.typing import NDArray
 from service.answering import Answer, AnswerService
 from service.errors import BackendUnavailable, NotFound
 from service.extractive import ExtractiveGenerator
-from service.generation import INSUFFICIENT_ANSWER, Draft
+from service.generation import Draft
 from service.models import Chunk, Filters, Passage
 from service.retrieval import Retriever
 from service.sentences import split_sentences
 from service.store import ChunkStore, article_meta_from, where_clause
 
+NOTHING_TO_SUMMARISE = "No indexed article matches this topic or these filters."
 log = logging.getLogger(__name__)
 
 _MIN_WORDS = 6
@@ -68,7 +69,7 @@ def extractive_summary(
         if len(sentence.split()) >= _MIN_WORDS
     ]
     if not candidates:
-        return Draft(INSUFFICIENT_ANSWER, ExtractiveGenerator.name, insufficient=True)
+        return Draft(NOTHING_TO_SUMMARISE, ExtractiveGenerator.name, insufficient=True)
     texts = [c[2] for c in candidates] + ([topic] if topic else [])
     vectors = vectors_of(texts)
     sentence_vectors = vectors[: len(candidates)]
@@ -172,18 +173,13 @@ class SummaryService:
         """A cited summary; insufficient when nothing matches."""
         if article_ids:
             self._check_articles(article_ids)
-            filters = Filters(
-                sources=(filters or Filters()).sources,
-                published_after=(filters or Filters()).published_after,
-                published_before=(filters or Filters()).published_before,
-                article_ids=tuple(article_ids),
-            )
+            filters = replace(filters or Filters(), article_ids=tuple(article_ids))
         filters = filters or Filters()
         wanted = max_sentences or self._max_sentences
         passages = self.passages(topic, filters)
         generator = self._answers.generator
         if not passages:
-            return Answer(INSUFFICIENT_ANSWER, [], generator.name, True)
+            return Answer(NOTHING_TO_SUMMARISE, [], generator.name, True)
         degraded, reason = False, ""
         if isinstance(generator, ExtractiveGenerator):
             draft = extractive_summary(passages, self._answers.verifier.embed, topic, wanted)
