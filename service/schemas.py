@@ -219,9 +219,10 @@ class ArticleListItem(ArticleOut):
 
 
 class ArticleList(BaseModel):
-    """The indexed articles, newest first."""
+    """The indexed articles, newest first (one page of them when a limit is given)."""
 
     articles: list[ArticleListItem]
+    total: int = Field(description="How many articles are indexed, on every page.")
 
 
 class ChunkOut(BaseModel):

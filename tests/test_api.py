@@ -125,6 +125,19 @@ def test_articles_lists_the_seeds_newest_first(client: httpx.Client) -> None:
     assert all(a["chunk_count"] >= 1 for a in articles)
 
 
+def test_articles_come_a_page_at_a_time_when_a_limit_is_given(client: httpx.Client) -> None:
+    everything = client.get("/articles").json()
+    assert everything["total"] == 5
+    pages = [client.get("/articles", params={"limit": 2, "offset": o}).json() for o in (0, 2, 4, 6)]
+    assert [len(p["articles"]) for p in pages] == [2, 2, 1, 0]
+    assert all(p["total"] == 5 for p in pages)
+    assert [a["id"] for p in pages for a in p["articles"]] == [a["id"] for a in everything["articles"]]
+    for bad in ({"limit": 0}, {"limit": -1}, {"offset": -5}, {"limit": "many"}):
+        response = client.get("/articles", params=bad)
+        assert response.status_code == 422, bad
+        assert response.json()["error"]["code"] == "validation_error"
+
+
 def test_article_detail_and_unknown_article(client: httpx.Client) -> None:
     first = client.get("/articles").json()["articles"][0]
     detail = client.get(f"/articles/{first['id']}").json()

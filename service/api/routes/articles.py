@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from service.api.deps import StoreDep
 from service.errors import NotFound
@@ -18,15 +19,20 @@ def _item(summary: ArticleSummary) -> ArticleListItem:
     return ArticleListItem(**ArticleOut.of(summary.meta).model_dump(), chunk_count=summary.chunk_count)
 
 
-@router.get("/articles", response_model=ArticleList)
-def list_articles(store: StoreDep) -> ArticleList:
-    """Every indexed article, newest first (undated last)."""
+@router.get("/articles", response_model=ArticleList, responses={422: {"model": ErrorResponse}})
+def list_articles(
+    store: StoreDep,
+    limit: Annotated[int | None, Query(ge=1, le=10_000, description="Page size (default: all).")] = None,
+    offset: Annotated[int, Query(ge=0, description="Skip this many first.")] = 0,
+) -> ArticleList:
+    """The indexed articles, newest first (undated last), a page at a time when ``limit`` is given."""
     summaries = sorted(
         store.articles(visible_only=True).values(),
         key=lambda s: (s.meta.published or date.min, s.meta.title),
         reverse=True,
     )
-    return ArticleList(articles=[_item(s) for s in summaries])
+    page = summaries[offset : None if limit is None else offset + limit]
+    return ArticleList(articles=[_item(s) for s in page], total=len(summaries))
 
 
 @router.get("/articles/{article_id}", response_model=ArticleDetail, responses={404: {"model": ErrorResponse}})
