@@ -137,6 +137,19 @@ def test_json_object_wrapping_an_articles_list_is_read_as_records(tmp_path: Path
     assert [d.text for d in documents(read_all(tmp_path))] == ["a", "b"]
 
 
+def test_a_stray_item_in_a_wrapped_list_is_skipped_alone(tmp_path: Path) -> None:
+    data = {"articles": [{"title": "A", "body": "a"}, 5, None, {"title": "B", "body": "b"}]}
+    (tmp_path / "feed.json").write_text(json.dumps(data), encoding="utf-8")
+
+    items = read_all(tmp_path)
+
+    assert [d.text for d in documents(items)] == ["a", "b"]
+    assert skips(items) == [
+        Skipped("feed.json#2", "record 2 is not a JSON object"),
+        Skipped("feed.json#3", "record 3 is not a JSON object"),
+    ]
+
+
 def test_jsonl_bad_line_is_skipped_and_the_other_lines_are_read(tmp_path: Path) -> None:
     lines = [
         json.dumps({"title": "One", "body": "first"}),
@@ -229,6 +242,12 @@ def test_unreadable_file_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(Path, "read_bytes", deny)
 
     assert read_all(tmp_path) == [Skipped("locked.txt", "unreadable file: Permission denied")]
+
+
+def test_a_broken_link_in_a_folder_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "deleted.txt")
+
+    assert read_all(tmp_path) == [Skipped("gone.txt", "unreadable file: No such file or directory")]
 
 
 def test_one_bad_file_does_not_stop_the_run(tmp_path: Path) -> None:

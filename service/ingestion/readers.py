@@ -77,8 +77,8 @@ def _walk(folder: Path, seen: frozenset[Path] = frozenset()) -> Iterator[Path]:
             continue
         if entry.is_dir():
             yield from _walk(entry, seen | {here})
-        elif entry.is_file():
-            yield entry
+        elif entry.is_file() or (entry.is_symlink() and not entry.exists()):
+            yield entry  # a broken link is reported as unreadable, not passed over
 
 
 def _read_file(path: Path, origin: str) -> Iterator[RawDocument | Skipped]:
@@ -167,7 +167,8 @@ def _wrapped_records(data: dict[str, Any]) -> list[Any] | None:
         return None
     for key in _WRAPPER_KEYS:
         value = data.get(key)
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        # One stray item (null, a number) must not hide the others: it is skipped on its own.
+        if isinstance(value, list) and any(isinstance(v, dict) for v in value):
             return value
     return None
 
