@@ -175,6 +175,28 @@ def test_share_subscribe_and_cookie_lines_are_dropped() -> None:
 
 
 @pytest.mark.parametrize(
+    "furniture",
+    [
+        "Facebook Twitter Whatsapp Reddit Email Share",
+        "Share | Tweet | Email",
+        "ADVERTISEMENT Article continues below this ad",
+        "LIKE WHAT YOU\u2019RE READING? CLICK HERE FOR MORE ENTERTAINMENT NEWS",
+        "APP USERS CLICK HERE TO VIEW POST",
+        "(Getty Images)",
+        "(AFP via Getty Images)",
+    ],
+)
+def test_share_rows_ad_markers_link_prompts_and_photo_credits_are_dropped(furniture: str) -> None:
+    article = clean_text(f"Council Approves New Budget\n\n{BODY}\n\n{furniture}\n\n{BODY}")
+    assert article.text == f"{BODY}\n\n{BODY}"
+
+
+def test_a_sentence_before_a_link_prompt_keeps_its_line() -> None:
+    line = "The AFL Draft will be shown on Fox Footy and Kayo. CLICK HERE for a seven-day free trial."
+    assert line in clean_text(f"Draft Night\n\n{BODY}\n\n{line}").text
+
+
+@pytest.mark.parametrize(
     "marker", ["Related Stories", "More from Example Times", "Read more", "You may also like:"]
 )
 def test_related_block_markers_cut_the_rest_of_the_document(marker: str) -> None:

@@ -33,11 +33,14 @@ _BOILERPLATE = re.compile(
     r"|.{0,150}\bdownload our app\b.{0,150}|(get started now:? )?download the app.{0,40}"
     r"|((download on the |get it on )?(app[- ]?store|play[- ]?store|google[- ]play)[ ,|/-]*)+"
     r"|other reports by .{1,80}|discuss this article"
-    r"|share( this( article| story| page)?| on \w+| via \w+)?:?|tweet|e-?mail|print|copy link"
-    r"|facebook|twitter|whatsapp|linkedin|telegram|reddit|pinterest"
+    r"|share( this( article| story| page)?| on \w+| via \w+)?:?|copy link"
+    # a row of share buttons: "Facebook Twitter Whatsapp Reddit Email Share", or one of them alone
+    r"|((facebook|twitter|whatsapp|linkedin|telegram|reddit|pinterest|flipboard|e-?mail|share|tweet|print)[\s,|/·•]*)+"
     r"|(subscribe|sign up|sign in|log in)\b.{0,80}(?<!\.)|.{0,60}\bnewsletters?\b.{0,60}(?<!\.)"
     r"|.{0,150}\b(we use cookies|accept (all )?cookies|cookie (policy|settings|preferences|consent)).{0,150}"
-    r"|advertisement|advert|sponsored( content)?|skip to (main )?content|(click|tap) here to .{0,80}"
+    r"|(advertisement|advert)(\s*[-–:]?\s*(the )?(story|article) continues below( this ad(vertisement)?)?)?"
+    r"|sponsored( content)?|skip to (main )?content|[^.]{0,60}\b(click|tap) here (to|for) .{0,80}"
+    r"|\((getty images|ap photo|reuters|afp)[^)]{0,60}\)"  # a photo credit on its own line
     r"|.{0,100}all rights reserved\.?|(©|copyright ©|copyright \d{4}).{0,100}"
     r"|(time\s*)?(\d+|an?|one) (second|minute|min|hour|hr|day|week|month|year)s? ago"
     r"|(written|posted|published|updated|last updated)( on| at| by)?:?|by:?|date:?"  # labels with no value
@@ -46,7 +49,8 @@ _BOILERPLATE = re.compile(
 )
 # A line opening a block of other stories: it and everything after it is not the host article.
 _RELATED = re.compile(
-    r"((related|more|other|latest|top) (articles|stories|news|coverage|reading|content|reports)"
+    r"((related|more|other|latest|top)"
+    r" (articles|stories|news|coverage|reading|content|reports|pages|links|posts)"
     r"|more from .{1,60}|read more|you (may|might) also like|recommended( for you| stories| articles)?"
     r"|most (read|popular)"
     r"|trending( now| stories)?)\s*:?(?<![.!?])",
