@@ -8,6 +8,9 @@ from collections.abc import Sequence
 
 import uvicorn
 
+from service.errors import NewsragError
+from service.settings import get_settings
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run uvicorn with the app factory."""
@@ -17,6 +20,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
     parser.add_argument("--log-level", default="info", help="uvicorn log level")
     args = parser.parse_args(argv)
+    try:
+        get_settings()  # a bad RAG_ setting stops here with its name, not in every worker's traceback
+    except NewsragError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
     uvicorn.run(
         "service.api.app:create_app",
         factory=True,

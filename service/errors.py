@@ -6,7 +6,8 @@ NewsragError                 500 internal_error (never raised on purpose)
 ├── TooLarge                 413 too_large
 ├── UnsupportedType          415 unsupported_media_type
 ├── EmbedderMismatch         409 embedder_mismatch (the collection was built by another encoder)
-└── BackendUnavailable       503 backend_unavailable (Chroma, Ollama, the embedder)
+├── BackendUnavailable       503 backend_unavailable (Chroma, Ollama, the embedder)
+└── InvalidSettings          a RAG_ setting is invalid: the commands stop before they start
 """
 
 from __future__ import annotations
@@ -67,3 +68,9 @@ class BackendUnavailable(NewsragError):
 
     status_code = 503
     code = "backend_unavailable"
+
+
+class InvalidSettings(NewsragError):
+    """A RAG_ setting (environment or .env) does not validate; the message names each variable."""
+
+    code = "invalid_settings"

@@ -10,8 +10,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.errors import InvalidSettings
 
 GeneratorChoice = Literal["auto", "ollama", "extractive"]
 RetrievalMode = Literal["hybrid", "dense", "lexical"]
@@ -258,7 +260,27 @@ class Settings(BaseSettings):
         return self.model_cache_dir or self.data_dir / "models"
 
 
+# Settings whose values are never echoed in an error.
+_SECRET_NAMES = ("KEY", "TOKEN", "PASSWORD", "SECRET")
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process's settings, read from the environment (and .env) on first use."""
-    return Settings()
+    """The process's settings, read from the environment (and .env) on first use.
+
+    Raises InvalidSettings naming each bad variable as it is set ("RAG_TOP_K: Input should be …").
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise InvalidSettings(describe_invalid(exc)) from exc
+
+
+def describe_invalid(error: ValidationError) -> str:
+    """One line per invalid setting, by its environment name, with the value given."""
+    problems = []
+    for item in error.errors():
+        name = "RAG_" + "__".join(str(part).upper() for part in item["loc"]) if item["loc"] else "settings"
+        shown = isinstance(item.get("input"), str | int | float) and not name.endswith(_SECRET_NAMES)
+        problems.append(f"{name}: {item['msg']}" + (f" (got {item['input']!r})" if shown else ""))
+    return "invalid settings: " + "; ".join(problems)

@@ -6,9 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, ValidationError
 
-from service.settings import Settings
+from service.errors import InvalidSettings
+from service.settings import Settings, describe_invalid, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,6 +50,33 @@ def test_bad_setting_is_rejected(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     monkeypatch.setenv("RAG_GENERATOR", "gpt")
     with pytest.raises(ValueError, match="generator"):
         Settings()
+
+
+def test_invalid_settings_are_named_as_they_are_set(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RAG_TOP_K", "-3")
+    monkeypatch.setenv("RAG_RETRIEVAL__SOURCE_MARGIN", "abc")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(InvalidSettings) as raised:
+            get_settings()
+    finally:
+        get_settings.cache_clear()
+    message = raised.value.message
+    assert message.startswith("invalid settings: ")
+    assert "RAG_TOP_K: Input should be greater than or equal to 1 (got '-3')" in message
+    assert "RAG_RETRIEVAL__SOURCE_MARGIN: " in message and "(got 'abc')" in message
+
+
+def test_an_invalid_secret_is_named_but_not_shown() -> None:
+    class Keyed(BaseModel):
+        api_key: str = Field(max_length=8)
+
+    with pytest.raises(ValidationError) as raised:
+        Keyed(api_key="s3cret-value-too-long")
+    message = describe_invalid(raised.value)
+    assert message.startswith("invalid settings: RAG_API_KEY: String should have at most 8 characters")
+    assert "s3cret" not in message
 
 
 def test_env_example_lists_every_setting() -> None:

@@ -95,3 +95,20 @@ def test_service_serves_what_ingest_wrote_with_the_same_data_dir(served: str) ->
     ).json()
     assert body["results"][0]["article"]["origin"].startswith("002_")
     assert len(httpx.get(f"{served}/articles").json()["articles"]) == 5
+
+
+def test_a_bad_setting_stops_both_commands_with_its_name(env: dict[str, str]) -> None:
+    env["RAG_RETRIEVAL__SOURCE_MARGIN"] = "abc"
+    ingest = run_ingest(env, str(SEEDS))
+    service = subprocess.run(
+        [sys.executable, "-m", "service", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    for done in (ingest, service):
+        assert done.returncode == 2
+        assert "invalid settings: RAG_RETRIEVAL__SOURCE_MARGIN" in " ".join(done.stderr.split())
+        assert "Traceback" not in done.stderr
