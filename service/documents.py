@@ -14,7 +14,14 @@ from typing import Any
 
 from service.errors import BadInput, TooLarge, UnsupportedType
 from service.ingestion.pipeline import IngestPipeline, IngestReport
-from service.ingestion.readers import SUPPORTED_SUFFIXES, RawDocument, Skipped, read_bytes, read_record
+from service.ingestion.readers import (
+    BODY_KEYS,
+    SUPPORTED_SUFFIXES,
+    RawDocument,
+    Skipped,
+    read_bytes,
+    read_record,
+)
 from service.models import stable_hash
 
 UPLOAD_PREFIX = "upload/"
@@ -91,9 +98,7 @@ class DocumentIntake:
         for n, record in enumerate(records, start=1):
             if not isinstance(record, Mapping):
                 raise BadInput(f"article {n} is not a JSON object")
-            label = stable_hash(
-                str(record.get("title", "")), str(record.get("body") or record.get("text") or "")
-            )
+            label = stable_hash(str(record.get("title", "")), _body_of(record))
             document = read_record(record, f"{UPLOAD_PREFIX}{label}")
             if isinstance(document, Skipped):
                 raise BadInput(f"article {n}: {document.reason}")
@@ -103,3 +108,10 @@ class DocumentIntake:
     def _run(self, documents: list[RawDocument | Skipped]) -> IngestReport:
         with self._lock:
             return self._pipeline.run_documents(documents)
+
+
+def _body_of(record: Mapping[str, Any]) -> str:
+    """The record's text under any of its accepted keys (any case), so records without a url are
+    told apart by it; "body" and "text" records keep the labels they always had."""
+    lowered = {str(key).lower(): value for key, value in record.items()}
+    return str(next((lowered[key] for key in BODY_KEYS if lowered.get(key)), ""))

@@ -76,6 +76,18 @@ def test_several_files_and_json_records(server: httpx.Client) -> None:
     assert [a["status"] for a in listed.json()["articles"]] == ["unchanged", "new"]
 
 
+def test_records_without_url_are_told_apart_by_their_text_whatever_its_field(server: httpx.Client) -> None:
+    first = {"title": "Council notes", "content": "The council approved the harbour budget on Monday."}
+    second = {"title": "Council notes", "Text": "The council rejected the rail budget on Tuesday morning."}
+    both = server.post("/documents", json=[first, second])
+    assert both.status_code == 200, both.text
+    assert [a["status"] for a in both.json()["articles"]] == ["new", "new"]
+    assert both.json()["skipped"] == []
+    again = server.post("/documents", json=first).json()["articles"]
+    assert [a["status"] for a in again] == ["unchanged"]
+    assert server.get("/articles").json()["total"] == 2
+
+
 def test_delete_removes_the_article_from_search_and_listing(server: httpx.Client) -> None:
     article = upload(server, ("harbour.txt", ARTICLE.encode())).json()["articles"][0]
     deleted = server.delete(f"/articles/{article['id']}")

@@ -25,9 +25,9 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "published": ("published_at", "published", "date", "pubdate"),
     "url": ("url", "link"),
 }
-_BODY_KEYS = ("body", "text", "content")
+BODY_KEYS = ("body", "text", "content")
 # Every key a record's fields are read from (lower case).
-RECORD_KEYS = frozenset(k for keys in (*_ALIASES.values(), _BODY_KEYS) for k in keys)
+RECORD_KEYS = frozenset(k for keys in (*_ALIASES.values(), BODY_KEYS) for k in keys)
 # A JSON object without a body that wraps its records under one of these keys is read as that list.
 _WRAPPER_KEYS = ("articles", "items", "records", "data", "results")
 
@@ -163,7 +163,7 @@ def _read_jsonl(text: str, origin: str, source_file: str) -> Iterator[RawDocumen
 
 
 def _wrapped_records(data: dict[str, Any]) -> list[Any] | None:
-    if any(_lookup(data, (key,)) for key in _BODY_KEYS):
+    if any(_lookup(data, (key,)) for key in BODY_KEYS):
         return None
     for key in _WRAPPER_KEYS:
         value = data.get(key)
@@ -177,7 +177,7 @@ def _record(item: Any, origin: str, source_file: str, n: int, label: str) -> Raw
     if not isinstance(item, dict):
         return Skipped(f"{origin}#{n}", f"{label} is not a JSON object")
     fields = {name: value for name, keys in _ALIASES.items() if (value := _lookup(item, keys))}
-    body = _lookup(item, _BODY_KEYS)
+    body = _lookup(item, BODY_KEYS)
     record_origin = fields.get("url") or f"{origin}#{n}"
     if not body.strip():
         return Skipped(record_origin, f"{label} has no body/text")
