@@ -45,7 +45,9 @@ class QueryVectors:
 
     def __init__(self, held: SnapshotVectors, vector: NDArray[np.float32]) -> None:
         self._held = held
-        self._scores = held.matrix @ vector if len(held.matrix) else np.zeros(0, dtype=np.float32)
+        # No row read at all (the snapshot's chunks were all deleted since): nothing is known, score 0.
+        matrix = held.matrix
+        self._scores = matrix @ vector if matrix.size else np.zeros(len(matrix), dtype=np.float32)
 
     def nearest(self, k: int, filters: Filters) -> list[Passage]:
         """The k chunks within the filters most similar to the query (exact cosine), best first."""

@@ -44,6 +44,16 @@ def test_uploaded_file_is_searchable_when_the_call_returns(server: httpx.Client)
     assert hits[0]["article"]["id"] == article["id"]
 
 
+def test_an_upload_is_searchable_at_once_even_right_after_a_search(server: httpx.Client) -> None:
+    query = {"query": "Port Ellis harbour reopened after storms"}
+    before = server.post("/search", json=query).json()["results"]  # the index is read just now
+    assert before == []
+    (article,) = upload(server, ("harbour.txt", ARTICLE.encode())).json()["articles"]
+    assert server.post("/search", json=query).json()["results"][0]["article"]["id"] == article["id"]
+    assert server.delete(f"/articles/{article['id']}").status_code == 200
+    assert server.post("/search", json=query).json()["results"] == []
+
+
 def test_reupload_is_unchanged_and_an_edit_replaces_the_article(server: httpx.Client) -> None:
     first = upload(server, ("harbour.txt", ARTICLE.encode())).json()["articles"][0]
     again = upload(server, ("harbour.txt", ARTICLE.encode())).json()

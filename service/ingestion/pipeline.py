@@ -107,6 +107,8 @@ class IngestPipeline:
         indexed = self._store.articles()
         articles, _ = self._clean(documents, report)
         self._write(self._plan(articles, indexed, report), report, None)
+        # An upload is searchable when the call returns, even in a process that searched a moment ago.
+        report.lexical_chunks = len(self._lexical.sync())
         report.seconds = time.perf_counter() - started
         return report
 
