@@ -124,6 +124,31 @@ def test_prune_keeps_articles_of_a_file_that_became_unreadable(
     assert any("003" in s.origin for s in report.skipped)
 
 
+def test_prune_keeps_the_articles_of_a_feed_with_a_line_it_cannot_parse(
+    store: ChunkStore, counting_embedder: CountingEmbedder, settings: Settings, tmp_path: Path
+) -> None:
+    feed = tmp_path / "feed" / "wire.jsonl"
+    feed.parent.mkdir()
+    records = [
+        {"title": f"Story {n}", "body": f"Story {n} tells of the harbour strike on day {n} and its end."}
+        for n in (1, 2, 3)
+    ]
+    feed.write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+    pipeline = IngestPipeline(store, counting_embedder, settings)
+    assert len(pipeline.run([feed.parent]).new) == 3
+    lines = feed.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1][:20]  # a write cut short: line 2 is no longer JSON
+    feed.write_text("\n".join(lines), encoding="utf-8")
+
+    report = pipeline.run([feed.parent], prune=True)
+
+    assert report.pruned == [] and len(store.articles()) == 3
+    assert [s.origin for s in report.skipped] == ["wire.jsonl#2"]
+    del lines[1]  # the record removed for good: the file is read whole again, and it goes
+    feed.write_text("\n".join(lines), encoding="utf-8")
+    assert len(pipeline.run([feed.parent], prune=True).pruned) == 1
+
+
 def test_corrupt_and_empty_files_are_skipped_with_a_reason(
     store: ChunkStore, counting_embedder: CountingEmbedder, settings: Settings, seeds_copy: Path
 ) -> None:

@@ -119,12 +119,19 @@ class IngestPipeline:
     def _clean(
         self, documents: Iterable[RawDocument | Skipped], report: IngestReport
     ) -> tuple[list[Article], set[str]]:
-        """Clean every document; also return the files that could be read."""
+        """Clean every document; also return the files that could be read whole.
+
+        A file with a part that could not be parsed (a JSONL line cut short) is not read whole: what
+        that part held is unknown, so pruning leaves the file's articles alone.
+        """
         articles: dict[str, Article] = {}
         files_read: set[str] = set()
+        partly_read: set[str] = set()
         for item in documents:
             if isinstance(item, Skipped):
                 report.skipped.append(item)
+                if item.source_file:
+                    partly_read.add(item.source_file)
                 continue
             files_read.add(item.source_file)
             report.read += 1
@@ -137,7 +144,7 @@ class IngestPipeline:
                 continue
             articles[cleaned.meta.id] = cleaned
             report.articles[cleaned.meta.id] = cleaned.meta
-        return list(articles.values()), files_read
+        return list(articles.values()), files_read - partly_read
 
     def _plan(
         self, articles: Iterable[Article], indexed: dict[str, ArticleSummary], report: IngestReport
@@ -233,8 +240,8 @@ class IngestPipeline:
         """Delete indexed articles from under the given paths that this run no longer saw.
 
         An article goes when its file is gone, or when its file was read and no longer holds it
-        (a record removed from a JSON file). A file that exists but could not be read keeps its
-        articles: nothing is lost to a read error.
+        (a record removed from a JSON file). A file that exists but could not be read, or read only
+        in part (a line it cannot parse), keeps its articles: nothing is lost to a read error.
         """
         roots = [p.resolve() for p in paths]
         seen = {a.meta.id for a in articles}

@@ -45,10 +45,15 @@ class RawDocument:
 
 @dataclass(frozen=True)
 class Skipped:
-    """An input that was not ingested, with a human-readable reason."""
+    """An input that was not ingested, with a human-readable reason.
+
+    ``source_file`` is set when part of a file that was otherwise read could not be parsed (a JSONL
+    line, a list item): that file's other articles are read, but it does not count as read whole.
+    """
 
     origin: str
     reason: str
+    source_file: str = field(default="", compare=False)
 
 
 def iter_documents(paths: Sequence[Path]) -> Iterator[RawDocument | Skipped]:
@@ -157,7 +162,7 @@ def _read_jsonl(text: str, origin: str, source_file: str) -> Iterator[RawDocumen
         try:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield Skipped(f"{origin}#{n}", f"line {n}: invalid JSON: {exc}")
+            yield Skipped(f"{origin}#{n}", f"line {n}: invalid JSON: {exc}", source_file)
             continue
         yield _record(item, origin, source_file, n, f"line {n}")
 
@@ -175,7 +180,7 @@ def _wrapped_records(data: dict[str, Any]) -> list[Any] | None:
 
 def _record(item: Any, origin: str, source_file: str, n: int, label: str) -> RawDocument | Skipped:
     if not isinstance(item, dict):
-        return Skipped(f"{origin}#{n}", f"{label} is not a JSON object")
+        return Skipped(f"{origin}#{n}", f"{label} is not a JSON object", source_file)
     fields = {name: value for name, keys in _ALIASES.items() if (value := _lookup(item, keys))}
     body = _lookup(item, BODY_KEYS)
     record_origin = fields.get("url") or f"{origin}#{n}"
