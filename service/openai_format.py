@@ -54,7 +54,8 @@ class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     model: str = Field(description='The model; "newsrag" (see GET /v1/models).')
-    messages: list[ChatMessage] = Field(min_length=1, max_length=100)
+    # Chat clients send the whole conversation; only its last turns are read (service/conversation.py).
+    messages: list[ChatMessage] = Field(min_length=1, max_length=10_000)
     stream: bool = False
     top_k: int | None = Field(default=None, ge=1, le=50, description="newsrag: passages to answer from.")
     filters: FiltersIn | None = Field(default=None, description="newsrag: outlet and date filters.")

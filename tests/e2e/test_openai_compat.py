@@ -105,6 +105,24 @@ def test_earlier_messages_are_the_conversation(oai: OpenAI) -> None:
     assert "Israeli strikes" in quotes
 
 
+def test_a_long_chat_is_answered_from_its_last_turns(oai: OpenAI) -> None:
+    earlier: list[Any] = []
+    for n in range(150):  # a chat client sends the whole conversation, however long it has grown
+        earlier += [
+            {"role": "user", "content": f"Tell me about the weather on day {n}."},
+            {"role": "assistant", "content": "The indexed articles do not contain the answer."},
+        ]
+    messages = [
+        *earlier,
+        {"role": "user", "content": "What did Qaani discuss in Baghdad?"},
+        {"role": "assistant", "content": "He met faction leaders [1].\n\nReferences:\n[1] X — Y, 2025"},
+        {"role": "user", "content": "And what did he say about Israel?"},
+    ]
+    done = oai.chat.completions.create(model="newsrag", messages=messages)
+    quotes = " ".join(c["quote"] for c in (done.model_extra or {})["citations"])
+    assert "Israeli strikes" in quotes
+
+
 def test_question_the_articles_cannot_answer_has_no_references(oai: OpenAI) -> None:
     done = oai.chat.completions.create(
         model="newsrag", messages=[{"role": "user", "content": "What is the capital of Australia?"}]
