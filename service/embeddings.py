@@ -40,6 +40,24 @@ def length_order(texts: Sequence[str]) -> list[int]:
     return sorted(range(len(texts)), key=lambda i: -len(texts[i]))
 
 
+# A batch holds at most batch_size texts and batch_size × this many characters (its longest text
+# times its count): 32 news sentences go together, long texts (whole chunks, text without full
+# stops) in smaller batches. Measured on 640 MultiHop-RAG chunks (int8, one thread): peak RSS
+# 1005 → 423 MB, and 23.6 → 25.6 chunks/s (less padding, smaller attention matrices).
+BATCH_CHARS_PER_TEXT = 300
+
+
+def batch_sizes(lengths: Sequence[int], batch_size: int) -> list[int]:
+    """How many texts each batch takes, for text lengths sorted longest first."""
+    sizes: list[int] = []
+    start = 0
+    while start < len(lengths):
+        fits = batch_size * BATCH_CHARS_PER_TEXT // max(lengths[start], 1)
+        sizes.append(max(1, min(batch_size, fits, len(lengths) - start)))
+        start += sizes[-1]
+    return sizes
+
+
 def embed_in_batches(
     texts: Sequence[str],
     batch_size: int,
@@ -49,9 +67,11 @@ def embed_in_batches(
     """Unit vectors for the texts, in their order, encoded in batches of like length (longest first)."""
     out = np.zeros((len(texts), dimension), dtype=np.float32)
     order = length_order(texts)
-    for start in range(0, len(order), batch_size):
-        positions = order[start : start + batch_size]
+    start = 0
+    for size in batch_sizes([len(texts[i]) for i in order], batch_size):
+        positions = order[start : start + size]
         out[positions] = encode_batch([texts[i] for i in positions])
+        start += size
     return out
 
 

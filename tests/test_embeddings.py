@@ -17,8 +17,10 @@ from transformers import AutoTokenizer
 from ingest.__main__ import main as ingest_main
 from service.api.parts import build_parts
 from service.embeddings import (
+    BATCH_CHARS_PER_TEXT,
     Embedder,
     SentenceTransformerEmbedder,
+    batch_sizes,
     build_embedder,
     default_model_path,
     embedder_identity,
@@ -87,6 +89,25 @@ def test_batched_and_single_vectors_agree(embedder: Embedder, fp32: Embedder) ->
         single = np.stack([encoder.embed([text])[0] for text in SAMPLES])
         assert ((batched * single).sum(axis=1) >= least).all()
         assert ((batched @ single.T) - np.eye(len(SAMPLES)) < 0.99).all()
+
+
+def test_long_texts_go_in_smaller_batches_and_every_text_in_exactly_one() -> None:
+    sentence, chunk = 150, 1200  # characters: a news sentence, a whole chunk
+    assert batch_sizes([sentence] * 70, 32) == [32, 32, 6]
+    long_first = [chunk] * 20 + [sentence] * 40
+    sizes = batch_sizes(long_first, 32)
+    assert sum(sizes) == 60 and sizes[0] == 32 * BATCH_CHARS_PER_TEXT // chunk
+    assert batch_sizes([100_000], 32) == [1] and batch_sizes([], 32) == []
+
+
+def test_texts_of_every_length_come_back_in_their_order(embedder: Embedder) -> None:
+    # 8 distinct texts from 60 to ~5,000 characters: the long ones get batches of their own
+    texts = [f"{s} " * n for s, n in zip(SAMPLES, (1, 2, 1, 1, 3, 1, 4, 1), strict=True)]
+    assert len(batch_sizes(sorted(map(len, texts), reverse=True), 32)) > 1
+    vectors = embedder.embed(texts)
+    single = np.stack([embedder.embed([t])[0] for t in texts])
+    assert ((vectors * single).sum(axis=1) >= 0.99).all()
+    assert ((vectors @ single.T) - np.eye(len(texts)) < 0.99).all()
 
 
 def test_concurrent_queries_get_the_same_vectors_as_sequential_ones(embedder: Embedder) -> None:
