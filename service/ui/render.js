@@ -81,9 +81,11 @@ function sentenceNodes(answer, openCitation) {
 export function renderAnswer(answer, openCitation) {
   const nodes = [];
   if (answer.insufficient) {
+    // The server says what was not found (an answer, or a summary's topic and filters).
+    const said = answer.answer || "The indexed articles don't contain the answer to this question.";
     nodes.push(el("p", { class: "notice insufficient", role: "status" },
       el("strong", {}, "Not in the articles. "),
-      "The indexed articles don't contain the answer to this question. Try search mode, other words, or wider filters."));
+      `${said} Try search mode, other words, or wider filters.`));
     return nodes;
   }
   if (answer.degraded) {

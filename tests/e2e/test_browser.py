@@ -138,8 +138,18 @@ def test_question_the_articles_cannot_answer_says_so(page: Page) -> None:
     ask(page, "What is the capital of Australia?")
     notice = page.locator(".turn.reply .notice.insufficient")
     expect(notice).to_be_visible(timeout=60_000)
-    expect(notice).to_contain_text("don't contain the answer")
+    expect(notice).to_contain_text("do not contain the answer to this question")
     expect(page.locator(".turn.reply .cite")).to_have_count(0)
+
+
+def test_summary_of_a_topic_nothing_matches_says_what_was_not_found(page: Page, client: httpx.Client) -> None:
+    assert has_summarize(client)
+    page.locator(".modes label", has_text="Summarize").click()
+    ask(page, "Antarctic penguin breeding colonies and krill stocks")
+    notice = page.locator(".turn.reply .notice.insufficient")
+    expect(notice).to_be_visible(timeout=60_000)
+    expect(notice).to_contain_text("No indexed article matches this topic or these filters.")
+    expect(notice).not_to_contain_text("answer to this question")
 
 
 def test_search_mode_lists_passages_and_filters_restrict_them(page: Page) -> None:
