@@ -92,9 +92,8 @@ def test_topic_matching_nothing_is_insufficient(client: httpx.Client, body: dict
     assert response.status_code == 200
     result = response.json()
     assert result["insufficient"] is True and result["citations"] == []
-    assert (
-        result["answer"] == NOTHING_TO_SUMMARISE
-    )  # says what was not found: not "the answer to this question"
+    # says what was not found, not "… the answer to this question"
+    assert result["answer"] == NOTHING_TO_SUMMARISE
 
 
 def test_summarize_without_topic_filters_or_articles_is_a_validation_error(client: httpx.Client) -> None:
