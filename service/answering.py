@@ -174,11 +174,13 @@ def assemble(
 
 @dataclass(frozen=True)
 class Retrieved:
-    """The passages to answer from, the larger pool searched for evidence, and the named outlets
-    left out (see ``AnswerService.focus``)."""
+    """The passages to answer from, the larger pool searched for evidence, whether they are in
+    newest-first order (a "latest" question), and the named outlets left out (see
+    ``AnswerService.focus``)."""
 
     passages: list[Passage]
     pool: list[Passage]
+    newest_first: bool = False
     outlets_left_out: list[str] = field(default_factory=list)
 
 
@@ -283,17 +285,17 @@ class AnswerService:
             filters = apply_intent(filters, intent)
             after, before = filters.published_after, filters.published_before
             if after and before and after > before:
-                return Retrieved([], [])
+                return Retrieved([], [], intent.newest_first)
         wanted = top_k * self._candidate_factor if intent.newest_first else top_k
         found = self._retriever.retrieve(question, max(wanted, self._evidence_passages), filters)
         pool = found.passages
         relevant = [p for p in pool[:wanted] if p.score >= self._min_relevance]
         if intent.newest_first:
             relevant.sort(key=lambda p: p.chunk.article.published or date.min, reverse=True)
-            return Retrieved(relevant[:top_k], pool)
+            return Retrieved(relevant[:top_k], pool, newest_first=True)
         # Named outlets' main articles are looked for among all relevant passages of the pool.
         focused, left_out = self.focus(found, [p for p in pool if p.score >= self._min_relevance], top_k)
-        return Retrieved(focused or relevant, pool, left_out)
+        return Retrieved(focused or relevant, pool, outlets_left_out=left_out)
 
     def focus(
         self, found: Retrieval, passages: Sequence[Passage], limit: int
@@ -337,21 +339,20 @@ class AnswerService:
         """Whether the passages hold evidence for an answer (None when no check is configured)."""
         return self._evidence.assess(question, passages) if self._evidence else None
 
-    def decide(self, question: str, retrieved: Retrieved, newest_first: bool) -> Prepared:
+    def decide(self, question: str, retrieved: Retrieved) -> Prepared:
         """Whether the retrieved passages can answer: the evidence check, and a refusal when they cannot."""
         passages = retrieved.passages
         evidence = self.assess(question, retrieved.pool)
         refusal = None
         if not passages or (evidence is not None and not evidence.answerable):
             refusal = Answer(INSUFFICIENT_ANSWER, [], self._generator.name, True, passages, evidence=evidence)
-        return Prepared(passages, evidence, newest_first, refusal, retrieved.outlets_left_out)
+        return Prepared(passages, evidence, retrieved.newest_first, refusal, retrieved.outlets_left_out)
 
     def prepare(
         self, question: str, top_k: int, filters: Filters | None = None, as_of: date | None = None
     ) -> Prepared:
         """Retrieve and decide whether the articles can answer: the steps before any generator runs."""
-        retrieved = self.retrieve(question, top_k, filters, as_of)
-        return self.decide(question, retrieved, self.time_intent(question, as_of).newest_first)
+        return self.decide(question, self.retrieve(question, top_k, filters, as_of))
 
     def ask(
         self, question: str, top_k: int, filters: Filters | None = None, as_of: date | None = None

@@ -112,6 +112,7 @@ class DocumentIntake:
 
 def _body_of(record: Mapping[str, Any]) -> str:
     """The record's text under any of its accepted keys (any case), so records without a url are
-    told apart by it; "body" and "text" records keep the labels they always had."""
+    told apart by it. Unlike the reader's lookup it is not stripped: "body" and "text" records keep
+    the labels (and so the ids) they always had."""
     lowered = {str(key).lower(): value for key, value in record.items()}
     return str(next((lowered[key] for key in BODY_KEYS if lowered.get(key)), ""))

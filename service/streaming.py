@@ -134,7 +134,7 @@ def stream_answer(
 def _events(answers: AnswerService, question: str, retrieved: Retrieved) -> Iterator[StreamEvent]:
     passages = retrieved.passages
     yield Sources(question, passages)
-    prepared = answers.decide(question, retrieved, answers.time_intent(question).newest_first)
+    prepared = answers.decide(question, retrieved)
     generator = answers.generator
     if prepared.refusal is not None:
         yield Delta(prepared.refusal.text)
