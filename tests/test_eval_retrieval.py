@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,19 @@ def test_paper_hit_rule_ignores_spaces_and_newlines() -> None:
     score = score_query([("x", "unrelated"), ("y", "The  board\nfired him.")], ["board fired"], ["y", "z"])
     assert (score.chunk_hit_rank, score.hits4, score.mrr10) == (2, 1.0, 0.5)
     assert (score.article_ranks, score.all_evidence10) == ((2,), 0.0)
+
+
+def test_article_metrics_read_the_top_10_distinct_articles_of_the_deeper_ranking() -> None:
+    top = [(f"a{i // 3}", "text") for i in range(10)]  # ten chunks of four articles
+    ranking = [key for key, _ in top] + [f"a{i}" for i in range(4, 12)]
+    score = score_query(top, ["nothing"], ["a0", "a9"], ranking)
+    assert (score.article_ranks, score.all_evidence10, score.all_evidence_in_chunks) == ((1, 10), 1.0, 0.0)
+    beyond = score_query(top, ["nothing"], ["a0", "a10"], ranking)
+    assert (beyond.article_ranks, beyond.all_evidence10, beyond.article_hit(1)) == ((1,), 0.0, 1.0)
+    within = score_query(top, ["nothing"], ["a1", "a3"], ranking)
+    assert (within.article_ranks, within.all_evidence10, within.all_evidence_in_chunks) == ((2, 4), 1.0, 1.0)
+    ideal = 1 + 1 / math.log2(3)
+    assert within.ndcg10 == pytest.approx((1 / math.log2(3) + 1 / math.log2(5)) / ideal)
 
 
 def test_eval_runs_every_mode_on_a_small_corpus(tmp_path: Path, embedder: Embedder) -> None:

@@ -109,6 +109,19 @@ def test_name_variants_are_learned_from_spellings_not_listed() -> None:
     assert names.variants("Baghdad") == []
 
 
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_a_deeper_search_extends_the_shallower_one(
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder, mode: RetrievalMode
+) -> None:
+    # `make eval` ranks articles from a deeper search of the same ranking as the top 10.
+    retriever = retriever_for(seeded, embedder, mode)
+    for query in (JOINED, GHAANI, "What did The National report about the Quds Force commander?"):
+        shallow = [p.chunk.id for p in retriever.search(query, 4)]
+        deep = [p.chunk.id for p in retriever.search(query, 40)]
+        assert len(deep) > len(shallow) == 4
+        assert deep[:4] == shallow
+
+
 @pytest.mark.parametrize(
     "question",
     [
