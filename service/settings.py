@@ -66,6 +66,17 @@ class RetrievalSettings(BaseModel):
         ge=0,
         description="Weight of the best single-clause BM25 score (scaled) for multi-clause questions.",
     )
+    sentence_weight: float = Field(
+        default=0.75,
+        ge=0,
+        description=(
+            "Weight of a passage's best sentence-to-clause similarity, added to its fused score (scaled to "
+            "[0, 1]) when the first sentence_depth passages are re-sorted; 0 turns it off."
+        ),
+    )
+    sentence_depth: int = Field(
+        default=30, ge=1, le=1000, description="Passages at the head of the fused ranking that are re-sorted."
+    )
     candidates: int = Field(default=100, ge=1, le=1000, description="Passages each leg proposes for fusion.")
     named_source_weight: float = Field(
         default=1.0,

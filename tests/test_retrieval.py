@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,9 +21,12 @@ from service.retrieval import (
     diversify,
     fuse,
     lead_with_confident,
+    rerank_by_sentences,
 )
+from service.sentences import split_sentences
 from service.settings import RetrievalMode, Settings
 from service.store import ChunkStore
+from tests.conftest import make_settings, seed
 
 GHAANI = "What did Ghaani tell Iraqi leaders about Israeli strikes?"
 JOINED = (
@@ -244,3 +248,39 @@ def test_each_clause_of_a_joined_question_brings_its_best_passage(
     assert clause_scores(snapshot, clauses, Filters(sources=("The National",))) is not None
     hybrid = seed_numbers(retriever_for(seeded, embedder), JOINED, 3)
     assert {"003", "001"} <= set(hybrid)
+
+
+def test_a_passage_whose_sentence_states_a_clause_rises_within_the_head(
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder
+) -> None:
+    chunks = [p.chunk for p in retriever_for(seeded, embedder, "dense").search("Quds Force commander", 4)]
+    fused = [(chunks[0], 2.0), (chunks[1], 1.8), (chunks[2], 1.6), (chunks[3], 1.5)]
+    best = dict(zip([c.id for c in chunks], [0.2, 0.3, 0.9, 1.0], strict=True))
+    # c2's sentence lifts it over c0 and c1 (1.6/2 + 0.9 > 2/2 + 0.2); c3 lies past the head.
+    assert rerank_by_sentences(fused, best, 0.5, 3) == [chunks[2], chunks[0], chunks[1], chunks[3]]
+    assert rerank_by_sentences(fused, best, 0.0, 3) == chunks  # weight 0: fused order
+    assert rerank_by_sentences([], best, 0.5, 3) == []
+
+
+def test_hybrid_search_reads_each_passages_best_sentence_for_a_clause(
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder
+) -> None:
+    # With the sentence weight dominant (and no outlet leading), the first passage holds the
+    # sentence closest to one clause of the question, as the real encoder measures it here.
+    retriever = retriever_for(seeded, embedder, sentence_weight=100.0, source_margin=2.0)
+    clauses = split_clauses(JOINED)
+    passages = retriever_for(seeded, embedder, sentence_weight=0.0, source_margin=2.0).search(JOINED, 30)
+    sentences = sorted({s for p in passages for s in split_sentences(p.chunk.text)})
+    similarity = embedder.embed(sentences) @ embedder.embed(clauses).T
+    closest = sentences[int(np.argmax(similarity.max(axis=1)))]
+    assert closest in retriever.search(JOINED, 1)[0].chunk.text
+    assert seed_numbers(retriever_for(seeded, embedder), JOINED, 3)[0] in {"001", "003"}
+
+
+def test_an_index_without_sentence_vectors_keeps_the_fused_order(tmp_path: Path, embedder: Embedder) -> None:
+    settings, store = seed(make_settings(tmp_path / "data"), embedder)
+    store.sentence_vectors.delete(store.ids())  # as an index written before them
+    plain = retriever_for((settings, store), embedder, sentence_weight=0.0)
+    heavy = retriever_for((settings, store), embedder, sentence_weight=100.0)
+    for query in (JOINED, GHAANI):
+        assert [p.chunk.id for p in heavy.search(query, 10)] == [p.chunk.id for p in plain.search(query, 10)]
