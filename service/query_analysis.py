@@ -102,6 +102,15 @@ def _phrase(name: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
 
 
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> frozenset[str]:
+    """The lower-cased word tokens of a text: every one of a name's must be in a query it occurs in
+    (``_phrase`` matches whole words), so names are tested only against queries that hold them all."""
+    return frozenset(_WORD.findall(text.lower()))
+
+
 def outlet_names(source: str) -> set[str]:
     """The names a source may be called by: in full, and before its section (' - ', ' | ', ': ')."""
     names = {source.strip(), _SECTION.split(source.strip())[0]}
@@ -121,12 +130,12 @@ class QueryAnalyzer:
                 by_name.setdefault(name.casefold(), set()).add(source)
         # Longest names first, so "The Independent - Sports" wins over "The Independent".
         self._outlets = [
-            (_phrase(name), tuple(sorted(found)))
+            (_words(name), _phrase(name), tuple(sorted(found)))
             for name, found in sorted(by_name.items(), key=lambda item: -len(item[0]))
             if len(name) >= 3
         ]
         self._authors = [
-            (_phrase(a), a)
+            (_words(a), _phrase(a), a)
             for a in sorted(set(authors), key=len, reverse=True)
             if a.casefold() not in _NOT_AUTHOR
         ]
@@ -142,7 +151,10 @@ class QueryAnalyzer:
         """The analysis, computed."""
         found: dict[tuple[str, ...], tuple[int, NamedOutlet]] = {}  # by sources: first mention
         taken: list[tuple[int, int]] = []
-        for pattern, sources in self._outlets:
+        words = _words(query)
+        for needed, pattern, sources in self._outlets:
+            if not needed <= words:
+                continue
             for match in pattern.finditer(query):
                 # A name must be written as one (capitalised) to count: "the age of" is not The Age.
                 overlaps = any(match.start() < end and start < match.end() for start, end in taken)
@@ -152,7 +164,9 @@ class QueryAnalyzer:
                 if sources not in found or match.start() < found[sources][0]:
                     found[sources] = (match.start(), NamedOutlet(match.group(0), sources))
         outlets = [outlet for _, outlet in sorted(found.values(), key=lambda item: item[0])]  # as asked
-        authors = [author for pattern, author in self._authors if pattern.search(query)]
+        authors = [
+            author for needed, pattern, author in self._authors if needed <= words and pattern.search(query)
+        ]
         return QueryAnalysis(outlets, authors, self._known_dates(query), split_clauses(query))
 
     def _known_dates(self, query: str) -> list[NamedDate]:
