@@ -287,7 +287,10 @@ class AnswerService:
             if after and before and after > before:
                 return Retrieved([], [], intent.newest_first)
         wanted = top_k * self._candidate_factor if intent.newest_first else top_k
-        found = self._retriever.retrieve(question, max(wanted, self._evidence_passages), filters)
+        # Merged order, not the sentence re-sort: measured, it picks the evidence articles more precisely.
+        found = self._retriever.retrieve(
+            question, max(wanted, self._evidence_passages), filters, resort=False
+        )
         pool = found.passages
         relevant = [p for p in pool[:wanted] if p.score >= self._min_relevance]
         if intent.newest_first:

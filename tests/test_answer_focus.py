@@ -265,3 +265,22 @@ def test_an_outlet_whose_articles_cannot_be_told_apart_is_reported_left_out(
     alone = parts.answers.ask("What did The National report about Esmail Qaani's visit to Baghdad?", 5)
     assert alone.citations and alone.outlets_left_out == []
     assert {c.passage.chunk.article.source for c in alone.citations} == {"The National"}
+
+
+def test_answers_take_their_evidence_from_the_merged_order_not_the_sentence_re_sort(
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder
+) -> None:
+    # /search re-sorts its head by each passage's best sentence; answers choose their articles
+    # from the merged order (measured more precise citations on MultiHop-RAG).
+    settings, store = seeded
+    retrieval = settings.retrieval.model_copy(update={"sentence_weight": 100.0, "source_margin": 2.0})
+    parts = build_parts(settings.model_copy(update={"retrieval": retrieval}), store=store, embedder=embedder)
+    question = (
+        "Did the report on Patriot missile batteries to protect coalition forces in Iraq, "
+        "while the Shafaq News source described the fallout from US airstrikes on Yemen's Houthis?"
+    )
+    depth = settings.evidence_passages
+    pool = [p.chunk.id for p in parts.answers.retrieve(question, 5, None).pool]
+    merged = [p.chunk.id for p in parts.retriever.retrieve(question, depth, resort=False).passages]
+    assert pool == merged
+    assert pool != [p.chunk.id for p in parts.retriever.search(question, depth)]

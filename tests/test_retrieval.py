@@ -284,3 +284,13 @@ def test_an_index_without_sentence_vectors_keeps_the_fused_order(tmp_path: Path,
     heavy = retriever_for((settings, store), embedder, sentence_weight=100.0)
     for query in (JOINED, GHAANI):
         assert [p.chunk.id for p in heavy.search(query, 10)] == [p.chunk.id for p in plain.search(query, 10)]
+
+
+def test_answers_can_ask_for_the_merged_order_without_the_sentence_re_sort(
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder
+) -> None:
+    heavy = retriever_for(seeded, embedder, sentence_weight=100.0, source_margin=2.0)
+    plain = retriever_for(seeded, embedder, sentence_weight=0.0, source_margin=2.0)
+    merged = [p.chunk.id for p in heavy.retrieve(JOINED, 10, resort=False).passages]
+    assert merged == [p.chunk.id for p in plain.search(JOINED, 10)]
+    assert merged != [p.chunk.id for p in heavy.search(JOINED, 10)]  # the re-sort does move passages here
