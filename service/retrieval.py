@@ -132,11 +132,6 @@ def fused_scores(lists: Sequence[tuple[Scored, float]]) -> Scored:
     return [(chunks[cid], totals[cid]) for cid in order]
 
 
-def fuse(lists: Sequence[tuple[Scored, float]]) -> Ranked:
-    """The chunks of ``fused_scores``, best first."""
-    return [chunk for chunk, _ in fused_scores(lists)]
-
-
 def rerank_by_sentences(scored: Scored, best_sentence: dict[str, float], weight: float, depth: int) -> Ranked:
     """The first ``depth`` chunks re-sorted by fused score (scaled by the best) + weight × their best
     sentence's similarity to the question; the rest follow in fused order.

@@ -19,7 +19,7 @@ from service.retrieval import (
     clause_scores,
     confident_outlets,
     diversify,
-    fuse,
+    fused_scores,
     lead_with_confident,
     rerank_by_sentences,
 )
@@ -44,6 +44,11 @@ def retriever_for(
     settings, store = seeded
     retrieval = settings.retrieval.model_copy(update={"mode": mode, **extra})
     return Retriever(store, embedder, build_lexical_index(settings, store), retrieval)
+
+
+def fuse(lists: list[tuple[list[tuple[Chunk, float]], float]]) -> list[Chunk]:
+    """The fused order alone."""
+    return [chunk for chunk, _ in fused_scores(lists)]
 
 
 def seed_numbers(
@@ -185,6 +190,10 @@ def test_fusion_rewards_agreement_and_diversity_spreads_articles(
     flat = [(c, 1.0) for c in chunks]
     fused = fuse([(flat, 1.0), (list(reversed(flat)), 1.0), ([(chunks[2], 0.5)], 1.0)])
     assert fused[0] == chunks[2]
+    # Each list's scores count relative to its best, summed over the lists.
+    two = fused_scores([([(chunks[0], 4.0), (chunks[1], 2.0)], 1.0), ([(chunks[1], 3.0)], 0.8)])
+    assert [c for c, _ in two] == [chunks[1], chunks[0]]
+    assert [score for _, score in two] == pytest.approx([0.5 + 0.8, 1.0])
     # Each list counts relative to its own best: a restricted list's best is worth the main list's best.
     main = [(chunks[0], 10.0), (chunks[1], 9.0)]
     named = [(chunks[3], 2.0), (chunks[1], 1.0)]
