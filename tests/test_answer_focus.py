@@ -161,8 +161,8 @@ def test_when_no_outlet_is_confident_each_keeps_its_main_articles_and_drops_an_o
     assert "stray-article" not in {p.chunk.article.id for p in focused}
 
 
-def test_without_a_named_outlet_the_answer_uses_the_search_order(parts: Parts) -> None:
-    found = parts.retriever.retrieve(QAANI, 5)
+def test_without_a_named_outlet_the_answer_uses_the_merged_order(parts: Parts) -> None:
+    found = parts.retriever.retrieve(QAANI, 5, resort=False)  # answers skip /search's sentence re-sort
     assert (found.outlets, found.confident) == ([], [])
     assert parts.answers.focus(found, found.passages, 5) == ([], [])
     relevant = parts.answers.relevant_passages(QAANI, 5, None)

@@ -18,7 +18,8 @@ def test_search_ranks_seed_002_first_for_the_successor_question(client: httpx.Cl
     assert results[0]["article"]["origin"].startswith("002_")
     assert results[0]["article"]["title"] == SEED_002_TITLE
     assert [r["rank"] for r in results] == list(range(1, len(results) + 1))
-    assert all(results[i]["score"] >= results[i + 1]["score"] for i in range(len(results) - 1))
+    # score: the cosine similarity to the query; the rank is the hybrid order, so it need not fall.
+    assert all(-1.0 <= r["score"] <= 1.0 for r in results)
     assert set(results[0]) == {"rank", "score", "chunk_id", "text", "article"}
     assert set(results[0]["article"]) == {"id", "title", "source", "author", "published", "origin"}
 
