@@ -11,7 +11,7 @@ from service.api.parts import build_parts
 from service.embeddings import Embedder
 from service.ingestion.pipeline import IngestPipeline
 from service.models import passage_header
-from service.sentence_vectors import chunk_vectors, pack, unpack
+from service.sentence_vectors import SentenceVectors, chunk_vectors, pack, unpack
 from service.sentences import split_sentences
 from service.settings import Settings
 from service.store import ChunkStore, build_store
@@ -121,3 +121,18 @@ def test_packed_vectors_round_trip_within_float16() -> None:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     back = unpack(pack(vectors), 5)
     assert back.shape == (5, 384) and float(np.abs(back - vectors).max()) < 1e-3
+
+
+def test_warming_reads_each_chunk_once_up_to_the_cache_size(
+    store: ChunkStore, embedder: Embedder, settings: Settings
+) -> None:
+    ingest_seeds(store, embedder, settings)
+    ids = [c.id for a in store.articles() for c in store.chunks_of(a)]
+    stored = store.sentence_vectors.of(ids)  # read from Chroma
+    small = SentenceVectors(store.sentence_vectors._collection, cache_size=3)
+    assert small.warm(ids) == 3  # no more than the cache holds
+    warmed = SentenceVectors(store.sentence_vectors._collection)
+    assert warmed.warm([*ids, *ids]) == len(ids)
+    assert warmed.warm(ids) == 0  # already held: nothing read again
+    again = warmed.of(ids)
+    assert set(again) == set(stored) and all(np.array_equal(again[c], stored[c]) for c in ids)
