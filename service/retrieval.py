@@ -278,7 +278,8 @@ class Retriever:
         snapshot = self._lexical.current() if self._lexical is not None and mode != "dense" else None
         hybrid = snapshot is not None and mode == "hybrid"
         analysis = self._analyzer(snapshot).analyze(query) if hybrid and snapshot else QueryAnalysis()
-        vector, clause_vectors = self._query_vectors(query, analysis.clauses if hybrid else [])
+        sorting = hybrid and resort and self._settings.sentence_weight > 0
+        vector, clause_vectors = self._query_vectors(query, analysis.clauses if sorting else [])
         clauses = analysis.clauses if self._settings.clause_weight > 0 else []
         held = self._vectors.of(snapshot) if snapshot is not None else None
         vectors = held.for_query(vector) if held is not None else None
@@ -400,13 +401,14 @@ class Retriever:
     def _query_vectors(
         self, query: str, clauses: Sequence[str]
     ) -> tuple[NDArray[np.float32], NDArray[np.float32] | None]:
-        """The query's vector, and its clauses' vectors when it has several.
+        """The query's vector, and its clauses' vectors when the sentence re-sort needs them.
 
-        A question of several clauses is embedded clause by clause (the sentence re-sort reads each
-        clause's vector), and its vector is their unit mean weighted by words, as a chunk's vector is
-        built from its sentences': the clauses are encoded, not the question as well. On MultiHop-RAG
-        this retrieves as well as embedding the whole question. One clause per call: a batch pads
-        every clause to the longest, which measured slower on CPU (9.2 against 8.4 ms a question).
+        For the re-sort a question of several clauses is embedded clause by clause, and its vector is
+        their unit mean weighted by words, as a chunk's vector is built from its sentences': the
+        clauses are encoded, not the question as well. On MultiHop-RAG this retrieves as well as
+        embedding the whole question. One clause per call: a batch pads every clause to the longest,
+        which measured slower on CPU (9.2 against 8.4 ms a question). Without the re-sort (answers)
+        the whole question is embedded: one encoding, which the extractive answer reuses.
         """
         if len(clauses) < 2:
             return self._embedder.embed([query])[0], None

@@ -25,7 +25,7 @@ from service.retrieval import (
 )
 from service.sentences import split_sentences
 from service.settings import RetrievalMode, Settings
-from service.store import ChunkStore
+from service.store import ChunkStore, build_store
 from tests.conftest import make_settings, seed
 
 GHAANI = "What did Ghaani tell Iraqi leaders about Israeli strikes?"
@@ -288,11 +288,19 @@ def test_hybrid_search_reads_each_passages_best_sentence_for_a_clause(
 
 def test_an_index_without_sentence_vectors_keeps_the_fused_order(tmp_path: Path, embedder: Embedder) -> None:
     settings, store = seed(make_settings(tmp_path / "data"), embedder)
-    store.sentence_vectors.delete(store.ids())  # as an index written before them
-    plain = retriever_for((settings, store), embedder, sentence_weight=0.0)
+    moderate = retriever_for((settings, store), embedder, sentence_weight=0.75)
     heavy = retriever_for((settings, store), embedder, sentence_weight=100.0)
+
+    def ranked(retriever: Retriever, query: str) -> list[str]:
+        return [p.chunk.id for p in retriever.search(query, 10)]
+
+    assert ranked(moderate, JOINED) != ranked(heavy, JOINED)  # with stored vectors the weight matters
+    store.sentence_vectors.delete(store.ids())  # as an index written before they were stored
+    reopened = build_store(settings)  # a process that has read no sentence vectors yet
+    fresh = retriever_for((settings, reopened), embedder, sentence_weight=0.75)
+    fresh_heavy = retriever_for((settings, reopened), embedder, sentence_weight=100.0)
     for query in (JOINED, GHAANI):
-        assert [p.chunk.id for p in heavy.search(query, 10)] == [p.chunk.id for p in plain.search(query, 10)]
+        assert ranked(fresh_heavy, query) == ranked(fresh, query)  # any weight: the merged order
 
 
 def test_answers_can_ask_for_the_merged_order_without_the_sentence_re_sort(
@@ -301,5 +309,5 @@ def test_answers_can_ask_for_the_merged_order_without_the_sentence_re_sort(
     heavy = retriever_for(seeded, embedder, sentence_weight=100.0, source_margin=2.0)
     plain = retriever_for(seeded, embedder, sentence_weight=0.0, source_margin=2.0)
     merged = [p.chunk.id for p in heavy.retrieve(JOINED, 10, resort=False).passages]
-    assert merged == [p.chunk.id for p in plain.search(JOINED, 10)]
+    assert merged == [p.chunk.id for p in plain.search(JOINED, 10)]  # weight 0: no re-sort either
     assert merged != [p.chunk.id for p in heavy.search(JOINED, 10)]  # the re-sort does move passages here

@@ -65,8 +65,8 @@ def build_parts(
     logger.info("encoder %s for collection %r (%s)", store.embedder, store.collection_name, embedder.name)
     lexical = build_lexical_index(settings, store)
     # One LRU of embeddings for queries, answer sentences and citation checks (ingest uses the bare
-    # encoder: its chunks would only flush the cache): a one-clause question embedded by retrieval is
-    # reused by the extractive answer, and passages seen before are not re-embedded.
+    # encoder: its chunks would only flush the cache): the question embedded by an answer's retrieval
+    # is reused by the extractive answer, and passages seen before are not re-embedded.
     cached = EmbeddingCache(embedder, settings.embedding_cache_size)
     retriever = Retriever(store, cached, lexical, settings.retrieval)
     stored = store.sentence_vectors.of  # sentence vectors stored by ingest: answers skip embedding them
