@@ -143,13 +143,16 @@ class SentenceVectors:
         return {chunk_id: rows.astype(np.float32) for chunk_id, rows in found.items()}
 
     def warm(self, chunk_ids: Sequence[str]) -> int:
-        """Read the given chunks' vectors into the cache, as many as it holds; how many were read.
+        """Read the given chunks' vectors into the cache's free room; how many were read.
 
         A search reads the sentence vectors of its first passages: read one by one from Chroma they
-        cost a few milliseconds a search, read once in pages they cost nothing after.
+        cost a few milliseconds a search, read once in pages they cost nothing after. Only free room
+        is filled, so warming never evicts: an index larger than the cache is warmed once, and the
+        rest is read as searches need it.
         """
         with self._lock:
-            wanted = [c for c in dict.fromkeys(chunk_ids) if c not in self._cache][: self._cache_size]
+            room = max(self._cache_size - len(self._cache), 0)
+            wanted = [c for c in dict.fromkeys(chunk_ids) if c not in self._cache][:room]
         for start in range(0, len(wanted), _PAGE):
             self.of(wanted[start : start + _PAGE])
         return len(wanted)

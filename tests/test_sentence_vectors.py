@@ -131,6 +131,7 @@ def test_warming_reads_each_chunk_once_up_to_the_cache_size(
     stored = store.sentence_vectors.of(ids)  # read from Chroma
     small = SentenceVectors(store.sentence_vectors._collection, cache_size=3)
     assert small.warm(ids) == 3  # no more than the cache holds
+    assert small.warm(ids[3:]) == 0  # and it never evicts to warm more
     warmed = SentenceVectors(store.sentence_vectors._collection)
     assert warmed.warm([*ids, *ids]) == len(ids)
     assert warmed.warm(ids) == 0  # already held: nothing read again
