@@ -303,9 +303,9 @@ class Retriever:
         ranked = [chunk for chunk, _ in fused]
         confident: list[OutletRanking] = []
         if mode == "hybrid":  # a leg alone stays plain: it is the benchmark's baseline
-            if resort:
+            if sorting and snapshot is not None:
                 texts = clause_vectors if clause_vectors is not None else vector[None, :]
-                ranked = self._by_sentences(fused, texts, snapshot) if snapshot is not None else ranked
+                ranked = self._by_sentences(fused, texts, snapshot)
             ranked = diversify(ranked, self._settings.max_per_article)
             confident = confident_outlets(outlets, self._settings.source_margin)
             ranked = lead_with_confident(ranked, confident)
@@ -421,15 +421,15 @@ class Retriever:
         """The fused ranking with its head re-sorted by each passage's best sentence-to-clause
         similarity (``rerank_by_sentences``), read from the sentence vectors ingest stored.
 
-        Left in fused order when the weight is 0 or a passage of the head has no stored sentence
+        Left in fused order when a passage of the head has no stored sentence
         vectors (an index written before they were stored): a partial signal would rank unevenly.
         The first re-sort on a snapshot reads its chunks' sentence vectors into the cache (as many as
         it holds), so later searches read none from Chroma.
         """
         weight, depth = self._settings.sentence_weight, self._settings.sentence_depth
         head = [chunk.id for chunk, _ in fused[:depth]]
-        if weight <= 0 or not head:
-            return [chunk for chunk, _ in fused]
+        if not head:
+            return []
         if snapshot.generation != self._warmed:  # once per snapshot, like the chunk vectors
             self._warmed = snapshot.generation
             self._store.sentence_vectors.warm([c.id for c in snapshot.chunks])

@@ -129,17 +129,7 @@ class SentenceVectors:
                     self._cache.move_to_end(chunk_id)
                     found[chunk_id] = self._cache[chunk_id]
         missing = [c for c in wanted if c not in found]
-        for start in range(0, len(missing), _PAGE):
-            page = self._collection.get(ids=missing[start : start + _PAGE], include=["metadatas"])
-            for chunk_id, meta in zip(page["ids"], page["metadatas"] or [], strict=True):
-                if meta and meta.get("format") == _FORMAT and isinstance(meta.get("vectors"), str):
-                    found[chunk_id] = unpack(str(meta["vectors"]), int(meta.get("rows", 0)))
-        with self._lock:
-            for chunk_id in missing:
-                if chunk_id in found:
-                    self._cache[chunk_id] = found[chunk_id]
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+        found.update(self._read(missing))
         return {chunk_id: rows.astype(np.float32) for chunk_id, rows in found.items()}
 
     def warm(self, chunk_ids: Sequence[str]) -> int:
@@ -152,10 +142,23 @@ class SentenceVectors:
         """
         with self._lock:
             room = max(self._cache_size - len(self._cache), 0)
-            wanted = [c for c in dict.fromkeys(chunk_ids) if c not in self._cache][:room]
-        for start in range(0, len(wanted), _PAGE):
-            self.of(wanted[start : start + _PAGE])
+            wanted = [c for c in dict.fromkeys(chunk_ids) if c not in self._cache][:room] if room else []
+        self._read(wanted)
         return len(wanted)
+
+    def _read(self, chunk_ids: Sequence[str]) -> dict[str, NDArray[np.float16]]:
+        """Read the chunks' records from Chroma in pages into the cache (the oldest out beyond its size)."""
+        found: dict[str, NDArray[np.float16]] = {}
+        for start in range(0, len(chunk_ids), _PAGE):
+            page = self._collection.get(ids=list(chunk_ids[start : start + _PAGE]), include=["metadatas"])
+            for chunk_id, meta in zip(page["ids"], page["metadatas"] or [], strict=True):
+                if meta and meta.get("format") == _FORMAT and isinstance(meta.get("vectors"), str):
+                    found[chunk_id] = unpack(str(meta["vectors"]), int(meta.get("rows", 0)))
+        with self._lock:
+            self._cache.update(found)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return found
 
     def delete(self, chunk_ids: Iterable[str]) -> None:
         """Forget the given chunks' sentence vectors (unknown ids are ignored)."""
