@@ -2,7 +2,8 @@
 
 The index is derived data. Chroma is the source of truth and carries a *generation* token in its
 collection metadata that every write changes (see ``ChunkStore.generation``). A snapshot file
-under ``RAG_DATA_DIR/lexical/`` holds each chunk's tokens and metadata, labelled with the
+under ``RAG_DATA_DIR/lexical/`` holds each chunk's tokens, its sentences' tokens (for the sentence
+re-sort, service.sentence_terms) and metadata, labelled with the
 generation it reflects, and is written atomically (temp file + ``os.replace``). A process compares
 the generation with its in-memory index at most every ``check_seconds``; when it moved (an ingest
 in this or another process, or a Chroma server written by another host) it loads the newer
@@ -21,8 +22,10 @@ import re
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +37,14 @@ from numpy.typing import NDArray
 from service.memo import remembered
 from service.models import Chunk, Filters, indexed_text
 from service.name_variants import NameVariants, fold
+from service.sentence_terms import SentenceTerms
+from service.sentences import split_sentences
 from service.settings import Settings
 from service.store import ChunkStore, article_meta_from, day_number
 
 log = logging.getLogger(__name__)
 
-_SNAPSHOT_VERSION = 1
+_SNAPSHOT_VERSION = 2  # 2: records carry their sentences' terms
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 # bm25s's English list, plus the auxiliaries and question words every question is made of.
 _QUESTION_WORDS = (
@@ -83,6 +88,7 @@ class LexicalRecord:
     text: str
     tokens: list[str]
     names: list[str]
+    sentences: list[list[str]]  # each sentence of the text (``split_sentences``): its distinct tokens
 
     def chunk(self) -> Chunk:
         """The chunk the record describes."""
@@ -100,7 +106,9 @@ def make_record(chunk_id: str, metadata: dict[str, Any], text: str) -> LexicalRe
     full = indexed_text(
         Chunk(chunk_id, article_meta_from(metadata), int(metadata.get("chunk_index", 0)), text)
     )
-    return LexicalRecord(chunk_id, metadata, text, tokenize(full), sorted(set(capitalised_names(full))))
+    names = sorted(set(capitalised_names(full)))
+    sentences = [sorted(set(tokenize(sentence))) for sentence in split_sentences(text)]
+    return LexicalRecord(chunk_id, metadata, text, tokenize(full), names, sentences)
 
 
 class LexicalSnapshot:
@@ -175,6 +183,24 @@ class LexicalSnapshot:
         scores = self._bm25.get_scores(tokens).astype(np.float64)
         return np.where(mask, scores, 0.0) if mask is not None else scores
 
+    def idf(self, term: str) -> float:
+        """BM25's (Lucene's) inverse document frequency of a stemmed term over the snapshot's chunks."""
+        found = self._document_frequency.get(term, 0)
+        return float(np.log(1.0 + (len(self.records) - found + 0.5) / (found + 0.5)))
+
+    @cached_property
+    def sentence_terms(self) -> SentenceTerms:
+        """Every chunk's sentences' terms, by position (built on first use, once per snapshot)."""
+        return SentenceTerms([r.sentences for r in self.records])
+
+    @cached_property
+    def _document_frequency(self) -> Counter[str]:
+        """How many chunks hold each term (counted on first use, once per snapshot)."""
+        counts: Counter[str] = Counter()
+        for record in self.records:
+            counts.update(set(record.tokens))
+        return counts
+
     def position(self, chunk_id: str) -> int | None:
         """Where a chunk sits in the snapshot (None when it is not in it)."""
         return self._positions.get(chunk_id)
@@ -223,7 +249,14 @@ def _save(path: Path, snapshot: LexicalSnapshot, collection: str) -> None:
         "collection": collection,
         "generation": snapshot.generation,
         "records": [
-            {"id": r.chunk_id, "meta": r.metadata, "text": r.text, "tokens": r.tokens, "names": r.names}
+            {
+                "id": r.chunk_id,
+                "meta": r.metadata,
+                "text": r.text,
+                "tokens": r.tokens,
+                "names": r.names,
+                "sentences": r.sentences,
+            }
             for r in snapshot.records
         ],
     }
@@ -245,7 +278,9 @@ def _load(path: Path, collection: str) -> LexicalSnapshot | None:
         if payload.get("version") != _SNAPSHOT_VERSION or payload.get("collection") != collection:
             return None
         records = [
-            LexicalRecord(r["id"], r["meta"], r["text"], list(r["tokens"]), list(r["names"]))
+            LexicalRecord(
+                r["id"], r["meta"], r["text"], list(r["tokens"]), list(r["names"]), list(r["sentences"])
+            )
             for r in payload["records"]
         ]
         return LexicalSnapshot(records, str(payload["generation"]))

@@ -10,7 +10,7 @@ article …", "…, while …", "…; …"), so each part can be matched on its 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
@@ -50,6 +50,7 @@ _CLAUSE_BREAK = re.compile(
     re.IGNORECASE,
 )
 _MIN_CLAUSE_TOKENS = 3
+_COMMA = re.compile(r",\s+")
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,25 @@ def split_clauses(query: str) -> list[str]:
         else:
             return []
     return clauses if len(clauses) > 1 else []
+
+
+def question_pieces(query: str, clauses: Sequence[str]) -> list[str]:
+    """The parts of a question one sentence of an article may state: each clause (the question itself
+    when it is one clause), then each comma-separated part of a clause with at least three content
+    words, without repeats.
+
+    A multi-hop question strings facts together with commas as well as with "and" or "while"
+    ("Which company, noted by TechCrunch for …, is also mentioned by The Verge for …"); measured
+    on MultiHop-RAG, the comma-separated parts let the sentence re-sort find the passage stating
+    each fact more often than whole clauses do (chunk MRR@10 0.762 against 0.750).
+    """
+    pieces = list(dict.fromkeys(clauses or [query]))
+    for clause in list(pieces):
+        for part in _COMMA.split(clause):
+            part = part.strip(" ,?.!\"'")
+            if part not in pieces and len(tokenize(part)) >= _MIN_CLAUSE_TOKENS:
+                pieces.append(part)
+    return pieces
 
 
 def narrow(base: Filters, extra: Filters) -> Filters | None:

@@ -9,12 +9,14 @@ One retrieval covers the whole query; when the query names outlets or dates the 
 ("the TechCrunch report from October 31"), one more runs per named outlet, per named date and per
 outlet-and-date pair, restricted to it, so each named source brings its best passages. All lists
 are merged by their scores again (each list scaled by its best); the head of that ranking is re-sorted
-by each passage's best sentence-to-clause similarity (``sentence_weight``; the sentence vectors
-ingest stored), then spread across articles (at most
-``max_per_article`` passages of one article before every other article had its turn). Last, the best
-passage of each named outlet whose own best article clearly leads its next (``source_margin``) goes
-first. Each named outlet's ranking is returned with the passages (``Retrieval.outlets``), so answers
-can tell which article the question means.
+by its passages' best sentences: the cosine of the sentence closest to one clause (``sentence_weight``;
+the sentence vectors ingest stored) and the share of one piece of the question one sentence holds in
+idf-weighted terms (``sentence_term_weight``; service.sentence_terms). The ranking is then spread
+across articles (at most ``max_per_article`` passages of one article before every other article had
+its turn). Last, for each named outlet whose own best article clearly leads its next
+(``source_margin``), that article's first passage in the ranking goes first. Each named outlet's
+ranking is returned with the passages (``Retrieval.outlets``), so answers can tell which article
+the question means.
 
 Every retrieval scores the stored vectors held in memory (service.vectors; Chroma is queried only
 when they cannot be read) and reuses the query's BM25 scores, so a search makes one Chroma read:
@@ -38,9 +40,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from service.embeddings import Embedder
-from service.lexical import LexicalIndex, LexicalSnapshot, top_positions
+from service.lexical import LexicalIndex, LexicalSnapshot, tokenize, top_positions
 from service.models import Chunk, Filters, Passage
-from service.query_analysis import NamedOutlet, QueryAnalysis, QueryAnalyzer, narrow
+from service.query_analysis import NamedOutlet, QueryAnalysis, QueryAnalyzer, narrow, question_pieces
 from service.sentence_vectors import chunk_vectors
 from service.settings import RetrievalSettings
 from service.store import ChunkStore
@@ -132,19 +134,20 @@ def fused_scores(lists: Sequence[tuple[Scored, float]]) -> Scored:
     return [(chunks[cid], totals[cid]) for cid in order]
 
 
-def rerank_by_sentences(scored: Scored, best_sentence: dict[str, float], weight: float, depth: int) -> Ranked:
-    """The first ``depth`` chunks re-sorted by fused score (scaled by the best) + weight × their best
-    sentence's similarity to the question; the rest follow in fused order.
+def rerank_by_sentences(scored: Scored, bonus: dict[str, float], depth: int) -> Ranked:
+    """The first ``depth`` chunks re-sorted by fused score (scaled by the best) + their bonus; the rest
+    follow in fused order.
 
-    ``best_sentence``: per chunk id, the highest cosine similarity between one of its sentences and
-    one clause of the question (the question itself when it has one clause). A passage whose single
-    sentence states what one clause asks rises above passages that loosely match the whole question.
+    ``bonus``: per chunk id, what its best sentences add (``Retriever._by_sentences``: the weighted
+    cosine of its sentence closest to one clause, and the weighted share of one piece of the question
+    that one of its sentences holds). A passage whose single sentence states what one part of the
+    question asks rises above passages that loosely match the whole question.
     """
     head, tail = scored[:depth], scored[depth:]
     top = max((score for _, score in head), default=0.0)
-    if weight <= 0 or top <= 0 or not head:
+    if not bonus or top <= 0 or not head:
         return [chunk for chunk, _ in scored]
-    rescored = [(chunk, score / top + weight * best_sentence.get(chunk.id, 0.0)) for chunk, score in head]
+    rescored = [(chunk, score / top + bonus.get(chunk.id, 0.0)) for chunk, score in head]
     rescored.sort(key=lambda item: -item[1])
     return [chunk for chunk, _ in [*rescored, *tail]]
 
@@ -159,10 +162,22 @@ def confident_outlets(outlets: Sequence[OutletRanking], margin: float) -> list[O
 
 
 def lead_with_confident(ranked: Ranked, confident: Sequence[OutletRanking]) -> Ranked:
-    """The best chunk of each confident outlet (as ``confident_outlets`` orders them) first, then the rest."""
+    """A passage of each confident outlet's best article first (as ``confident_outlets`` orders
+    them), then the rest.
+
+    The passage is the article's first in ``ranked``, which after the sentence re-sort is the one
+    whose sentences state the question best (measured on MultiHop-RAG: chunk MRR@10 0.750 against
+    0.728 for the article's best passage in the outlet's own ranking); the outlet's best passage
+    when the article is not in ``ranked``.
+    """
+    first: dict[str, Chunk] = {}
+    for chunk in ranked:
+        first.setdefault(chunk.article.id, chunk)
     leaders: dict[str, Chunk] = {}
     for ranking in confident:
-        leaders.setdefault(ranking.scored[0][0].id, ranking.scored[0][0])
+        best = ranking.scored[0][0]
+        leader = first.get(best.article.id, best)
+        leaders.setdefault(leader.id, leader)
     return [*leaders.values(), *(c for c in ranked if c.id not in leaders)] if leaders else ranked
 
 
@@ -278,8 +293,10 @@ class Retriever:
         snapshot = self._lexical.current() if self._lexical is not None and mode != "dense" else None
         hybrid = snapshot is not None and mode == "hybrid"
         analysis = self._analyzer(snapshot).analyze(query) if hybrid and snapshot else QueryAnalysis()
-        sorting = hybrid and resort and self._settings.sentence_weight > 0
-        vector, clause_vectors = self._query_vectors(query, analysis.clauses if sorting else [])
+        weights = self._settings
+        sorting = hybrid and resort and (weights.sentence_weight > 0 or weights.sentence_term_weight > 0)
+        by_vectors = sorting and weights.sentence_weight > 0
+        vector, clause_vectors = self._query_vectors(query, analysis.clauses if by_vectors else [])
         clauses = analysis.clauses if self._settings.clause_weight > 0 else []
         held = self._vectors.of(snapshot) if snapshot is not None else None
         vectors = held.for_query(vector) if held is not None else None
@@ -305,7 +322,8 @@ class Retriever:
         if mode == "hybrid":  # a leg alone stays plain: it is the benchmark's baseline
             if sorting and snapshot is not None:
                 texts = clause_vectors if clause_vectors is not None else vector[None, :]
-                ranked = self._by_sentences(fused, texts, snapshot)
+                pieces = question_pieces(query, analysis.clauses)
+                ranked = self._by_sentences(fused, texts, pieces, snapshot)
             ranked = diversify(ranked, self._settings.max_per_article)
             confident = confident_outlets(outlets, self._settings.source_margin)
             ranked = lead_with_confident(ranked, confident)
@@ -417,27 +435,41 @@ class Retriever:
         mean = weights @ rows
         return (mean / (float(np.linalg.norm(mean)) or 1.0)).astype(np.float32), rows
 
-    def _by_sentences(self, fused: Scored, texts: NDArray[np.float32], snapshot: LexicalSnapshot) -> Ranked:
-        """The fused ranking with its head re-sorted by each passage's best sentence-to-clause
-        similarity (``rerank_by_sentences``), read from the sentence vectors ingest stored.
+    def _by_sentences(
+        self, fused: Scored, texts: NDArray[np.float32], pieces: Sequence[str], snapshot: LexicalSnapshot
+    ) -> Ranked:
+        """The fused ranking with its head re-sorted by its passages' best sentences
+        (``rerank_by_sentences``).
 
-        Left in fused order when a passage of the head has no stored sentence
-        vectors (an index written before they were stored): a partial signal would rank unevenly.
-        The first re-sort on a snapshot reads its chunks' sentence vectors into the cache (as many as
-        it holds), so later searches read none from Chroma.
+        Each passage of the head gains ``sentence_weight`` × the cosine similarity of its sentence
+        closest to one clause (``texts``: the clauses' vectors, or the question's), read from the
+        sentence vectors ingest stored, and ``sentence_term_weight`` × the largest share of one
+        piece of the question (``question_pieces``) that one of its sentences holds, terms weighted
+        by their BM25 idf (service.sentence_terms). The cosine part is left out when a passage of
+        the head has no stored sentence vectors (an index written before they were stored): a
+        partial signal would rank unevenly. The first re-sort on a snapshot reads its chunks'
+        sentence vectors into the cache (as many as it holds), so later searches read none from
+        Chroma; the sentences' terms come with the snapshot.
         """
-        weight, depth = self._settings.sentence_weight, self._settings.sentence_depth
-        head = [chunk.id for chunk, _ in fused[:depth]]
-        if not head:
-            return []
-        if snapshot.generation != self._warmed:  # once per snapshot, like the chunk vectors
-            self._warmed = snapshot.generation
-            self._store.sentence_vectors.warm([c.id for c in snapshot.chunks])
-        stored = self._store.sentence_vectors.of(head)
-        if any(chunk_id not in stored or not len(stored[chunk_id]) for chunk_id in head):
-            return [chunk for chunk, _ in fused]
-        best = {chunk_id: float((stored[chunk_id] @ texts.T).max()) for chunk_id in head}
-        return rerank_by_sentences(fused, best, weight, depth)
+        weights = self._settings
+        head = [chunk for chunk, _ in fused[: weights.sentence_depth]]
+        bonus: dict[str, float] = defaultdict(float)
+        if weights.sentence_weight > 0 and head:
+            if snapshot.generation != self._warmed:  # once per snapshot, like the chunk vectors
+                self._warmed = snapshot.generation
+                self._store.sentence_vectors.warm([c.id for c in snapshot.chunks])
+            stored = self._store.sentence_vectors.of(c.id for c in head)
+            if all(c.id in stored and len(stored[c.id]) for c in head):
+                for chunk in head:
+                    bonus[chunk.id] += weights.sentence_weight * float((stored[chunk.id] @ texts.T).max())
+        known = [(chunk, snapshot.position(chunk.id)) for chunk in head]
+        indexed = [(chunk, position) for chunk, position in known if position is not None]
+        if weights.sentence_term_weight > 0 and indexed:
+            terms = [{t: snapshot.idf(t) for t in set(tokenize(piece))} for piece in pieces]
+            shares = snapshot.sentence_terms.coverage([position for _, position in indexed], terms)
+            for (chunk, _), share in zip(indexed, shares, strict=True):
+                bonus[chunk.id] += weights.sentence_term_weight * share
+        return rerank_by_sentences(fused, bonus, weights.sentence_depth)
 
     def _named_filters(self, analysis: QueryAnalysis) -> list[tuple[Filters, NamedOutlet | None]]:
         """One filter per named outlet (with the outlet), per named date, and per outlet-and-date pair."""

@@ -74,6 +74,15 @@ class RetrievalSettings(BaseModel):
             "[0, 1]) when the first sentence_depth passages are re-sorted; 0 turns it off."
         ),
     )
+    sentence_term_weight: float = Field(
+        default=0.75,
+        ge=0,
+        description=(
+            "Weight of the largest share of one piece of the question (a clause or a comma-separated part, "
+            "terms weighted by idf) that one sentence of a passage holds, added in the same re-sort; 0 "
+            "turns it off."
+        ),
+    )
     sentence_depth: int = Field(
         default=30, ge=1, le=1000, description="Passages at the head of the fused ranking that are re-sorted."
     )

@@ -1,10 +1,10 @@
-"""Clauses of joined multi-hop questions (service.query_analysis.split_clauses)."""
+"""Clauses and pieces of joined multi-hop questions (service.query_analysis)."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from service.query_analysis import QueryAnalyzer, split_clauses
+from service.query_analysis import QueryAnalyzer, question_pieces, split_clauses
 
 
 def test_joined_questions_are_cut_at_their_connectives() -> None:
@@ -49,3 +49,20 @@ def test_analysis_carries_the_clauses() -> None:
     )
     assert found.clauses == ["Does TechCrunch report layoffs at Google", "The Verge reports hiring at Apple"]
     assert analyzer.analyze("What did TechCrunch report?").clauses == []
+
+
+def test_question_pieces_are_the_clauses_then_their_comma_separated_parts() -> None:
+    query = (
+        "Which company, noted by TechCrunch for its increased responsiveness to consumer feedback, "
+        "is also mentioned by The Verge for enforcing uniform terms on developers?"
+    )
+    assert question_pieces(query, []) == [
+        query,
+        "noted by TechCrunch for its increased responsiveness to consumer feedback",
+        "is also mentioned by The Verge for enforcing uniform terms on developers",
+    ]  # "Which company" has too few content words to be a piece
+    clauses = ["Did Fortune report the verdict, citing jurors", "Wired covered the appeal"]
+    assert question_pieces("ignored when there are clauses", clauses) == [
+        *clauses,
+        "Did Fortune report the verdict",
+    ]  # "citing jurors" is too short; a clause without a comma adds nothing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -9,10 +10,10 @@ import numpy as np
 import pytest
 
 from service.embeddings import Embedder
-from service.lexical import build_lexical_index
+from service.lexical import build_lexical_index, tokenize
 from service.models import Chunk, Filters
 from service.name_variants import NameVariants
-from service.query_analysis import NamedDate, NamedOutlet, QueryAnalyzer, split_clauses
+from service.query_analysis import NamedDate, NamedOutlet, QueryAnalyzer, question_pieces, split_clauses
 from service.retrieval import (
     OutletRanking,
     Retriever,
@@ -209,7 +210,9 @@ def test_confident_named_outlets_best_passages_lead_the_results(
     seeded: tuple[Settings, ChunkStore], embedder: Embedder
 ) -> None:
     chunks = [p.chunk for p in retriever_for(seeded, embedder, "dense").search("Quds Force commander", 8)]
-    by_article = {c.article.id: c for c in chunks}
+    by_article: dict[str, Chunk] = {}
+    for chunk in chunks:
+        by_article.setdefault(chunk.article.id, chunk)  # each article's first passage in the ranking
     a, b, c = list(by_article.values())[:3]
 
     def ranking(*scored: tuple[Chunk, float]) -> OutletRanking:
@@ -223,6 +226,46 @@ def test_confident_named_outlets_best_passages_lead_the_results(
     assert sorted(x.id for x in led) == sorted(x.id for x in chunks)  # nothing lost or repeated
     assert lead_with_confident(chunks, confident_outlets([close], 0.1)) == chunks
     assert lead_with_confident(chunks, confident_outlets([lead, clear], 2.0)) == chunks  # above 1: never
+
+
+def test_a_confident_outlet_leads_with_its_best_article_s_first_passage_in_the_ranking(
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder
+) -> None:
+    chunks = [p.chunk for p in retriever_for(seeded, embedder, "dense").search("Quds Force commander", 30)]
+    counts = Counter(c.article.id for c in chunks)
+    article = next(a for a, n in counts.items() if n >= 2)
+    first, second = [c for c in chunks if c.article.id == article][:2]
+    # The outlet's own ranking puts the article's later passage first (as a search within the
+    # outlet may); the results lead with the article's passage that ranks first after the re-sort.
+    ranking = OutletRanking(NamedOutlet("x", ("x",)), [(second, 1.0)])
+    led = lead_with_confident(chunks, [ranking])
+    assert led[0] == first
+    assert sorted(c.id for c in led) == sorted(c.id for c in chunks)
+    others = [c for c in chunks if c.article.id != article]
+    assert lead_with_confident(others, [ranking])[0] == second  # not ranked at all: the outlet's best
+
+
+def test_hybrid_search_reads_which_sentence_holds_most_of_a_piece_of_the_question(
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder
+) -> None:
+    # With the term share dominant (and no outlet leading), the first passage is the one of the head
+    # whose single sentence holds the largest idf-weighted share of one piece of the question.
+    settings, store = seeded
+    plain = retriever_for(seeded, embedder, sentence_weight=0.0, sentence_term_weight=0.0, source_margin=2.0)
+    head = [p.chunk for p in plain.search(JOINED, settings.retrieval.sentence_depth)]
+    snapshot = build_lexical_index(settings, store).current()
+    pieces = question_pieces(JOINED, split_clauses(JOINED))
+    weights = [{t: snapshot.idf(t) for t in set(tokenize(piece))} for piece in pieces]
+    positions = [snapshot.position(c.id) for c in head]
+    shares = dict(
+        zip([c.id for c in head], snapshot.sentence_terms.coverage(positions, weights), strict=True)
+    )
+    best = max(shares.values())
+    heavy = retriever_for(
+        seeded, embedder, sentence_weight=0.0, sentence_term_weight=100.0, source_margin=2.0
+    )
+    assert shares[heavy.search(JOINED, 1)[0].chunk.id] == best
+    assert [p.chunk.id for p in heavy.search(JOINED, 10)] != [c.id for c in head[:10]]  # it did re-sort
 
 
 def test_a_search_naming_an_outlet_starts_with_its_best_passage(
@@ -264,11 +307,11 @@ def test_a_passage_whose_sentence_states_a_clause_rises_within_the_head(
 ) -> None:
     chunks = [p.chunk for p in retriever_for(seeded, embedder, "dense").search("Quds Force commander", 4)]
     fused = [(chunks[0], 2.0), (chunks[1], 1.8), (chunks[2], 1.6), (chunks[3], 1.5)]
-    best = dict(zip([c.id for c in chunks], [0.2, 0.3, 0.9, 1.0], strict=True))
-    # c2's sentence lifts it over c0 and c1 (1.6/2 + 0.9 > 2/2 + 0.2); c3 lies past the head.
-    assert rerank_by_sentences(fused, best, 0.5, 3) == [chunks[2], chunks[0], chunks[1], chunks[3]]
-    assert rerank_by_sentences(fused, best, 0.0, 3) == chunks  # weight 0: fused order
-    assert rerank_by_sentences([], best, 0.5, 3) == []
+    bonus = dict(zip([c.id for c in chunks], [0.1, 0.15, 0.45, 0.5], strict=True))
+    # c2's sentence lifts it over c0 and c1 (1.6/2 + 0.45 > 2/2 + 0.1); c3 lies past the head.
+    assert rerank_by_sentences(fused, bonus, 3) == [chunks[2], chunks[0], chunks[1], chunks[3]]
+    assert rerank_by_sentences(fused, {}, 3) == chunks  # no bonus: fused order
+    assert rerank_by_sentences([], bonus, 3) == []
 
 
 def test_hybrid_search_reads_each_passages_best_sentence_for_a_clause(
@@ -276,9 +319,13 @@ def test_hybrid_search_reads_each_passages_best_sentence_for_a_clause(
 ) -> None:
     # With the sentence weight dominant (and no outlet leading), the first passage holds the
     # sentence closest to one clause of the question, as the real encoder measures it here.
-    retriever = retriever_for(seeded, embedder, sentence_weight=100.0, source_margin=2.0)
+    retriever = retriever_for(
+        seeded, embedder, sentence_weight=100.0, sentence_term_weight=0.0, source_margin=2.0
+    )
     clauses = split_clauses(JOINED)
-    passages = retriever_for(seeded, embedder, sentence_weight=0.0, source_margin=2.0).search(JOINED, 30)
+    passages = retriever_for(
+        seeded, embedder, sentence_weight=0.0, sentence_term_weight=0.0, source_margin=2.0
+    ).search(JOINED, 30)
     sentences = sorted({s for p in passages for s in split_sentences(p.chunk.text)})
     similarity = embedder.embed(sentences) @ embedder.embed(clauses).T
     closest = sentences[int(np.argmax(similarity.max(axis=1)))]
@@ -286,7 +333,9 @@ def test_hybrid_search_reads_each_passages_best_sentence_for_a_clause(
     assert seed_numbers(retriever_for(seeded, embedder), JOINED, 3)[0] in {"001", "003"}
 
 
-def test_an_index_without_sentence_vectors_keeps_the_fused_order(tmp_path: Path, embedder: Embedder) -> None:
+def test_an_index_without_sentence_vectors_leaves_the_sentence_cosine_out(
+    tmp_path: Path, embedder: Embedder
+) -> None:
     settings, store = seed(make_settings(tmp_path / "data"), embedder)
     moderate = retriever_for((settings, store), embedder, sentence_weight=0.75)
     heavy = retriever_for((settings, store), embedder, sentence_weight=100.0)
@@ -300,14 +349,14 @@ def test_an_index_without_sentence_vectors_keeps_the_fused_order(tmp_path: Path,
     fresh = retriever_for((settings, reopened), embedder, sentence_weight=0.75)
     fresh_heavy = retriever_for((settings, reopened), embedder, sentence_weight=100.0)
     for query in (JOINED, GHAANI):
-        assert ranked(fresh_heavy, query) == ranked(fresh, query)  # any weight: the merged order
+        assert ranked(fresh_heavy, query) == ranked(fresh, query)  # any cosine weight: the same order
 
 
 def test_answers_can_ask_for_the_merged_order_without_the_sentence_re_sort(
     seeded: tuple[Settings, ChunkStore], embedder: Embedder
 ) -> None:
     heavy = retriever_for(seeded, embedder, sentence_weight=100.0, source_margin=2.0)
-    plain = retriever_for(seeded, embedder, sentence_weight=0.0, source_margin=2.0)
+    plain = retriever_for(seeded, embedder, sentence_weight=0.0, sentence_term_weight=0.0, source_margin=2.0)
     merged = [p.chunk.id for p in heavy.retrieve(JOINED, 10, resort=False).passages]
-    assert merged == [p.chunk.id for p in plain.search(JOINED, 10)]  # weight 0: no re-sort either
+    assert merged == [p.chunk.id for p in plain.search(JOINED, 10)]  # weights 0: no re-sort either
     assert merged != [p.chunk.id for p in heavy.search(JOINED, 10)]  # the re-sort does move passages here
