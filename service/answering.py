@@ -287,9 +287,10 @@ class AnswerService:
             if after and before and after > before:
                 return Retrieved([], [], intent.newest_first)
         wanted = top_k * self._candidate_factor if intent.newest_first else top_k
-        # Merged order, not the sentence re-sort: measured, it picks the evidence articles more precisely.
+        # Measured on MultiHop-RAG: the evidence articles are picked more precisely from the merged
+        # order with each named outlet's own ranking re-sorted by sentence terms (see Retriever.retrieve).
         found = self._retriever.retrieve(
-            question, max(wanted, self._evidence_passages), filters, resort=False
+            question, max(wanted, self._evidence_passages), filters, resort=False, resort_outlets=True
         )
         pool = found.passages
         relevant = [p for p in pool[:wanted] if p.score >= self._min_relevance]

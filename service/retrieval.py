@@ -134,11 +134,11 @@ def fused_scores(lists: Sequence[tuple[Scored, float]]) -> Scored:
     return [(chunks[cid], totals[cid]) for cid in order]
 
 
-def rerank_by_sentences(scored: Scored, bonus: dict[str, float], depth: int) -> Ranked:
-    """The first ``depth`` chunks re-sorted by fused score (scaled by the best) + their bonus; the rest
-    follow in fused order.
+def resort_head(scored: Scored, bonus: dict[str, float], depth: int) -> Scored:
+    """The first ``depth`` chunks re-scored as fused score (scaled by the best) + their bonus and
+    re-sorted; the rest follow in fused order, scaled the same way (so still below the head).
 
-    ``bonus``: per chunk id, what its best sentences add (``Retriever._by_sentences``: the weighted
+    ``bonus``: per chunk id, what its best sentences add (``Retriever._sentence_bonus``: the weighted
     cosine of its sentence closest to one clause, and the weighted share of one piece of the question
     that one of its sentences holds). A passage whose single sentence states what one part of the
     question asks rises above passages that loosely match the whole question.
@@ -146,10 +146,15 @@ def rerank_by_sentences(scored: Scored, bonus: dict[str, float], depth: int) -> 
     head, tail = scored[:depth], scored[depth:]
     top = max((score for _, score in head), default=0.0)
     if not bonus or top <= 0 or not head:
-        return [chunk for chunk, _ in scored]
+        return list(scored)
     rescored = [(chunk, score / top + bonus.get(chunk.id, 0.0)) for chunk, score in head]
     rescored.sort(key=lambda item: -item[1])
-    return [chunk for chunk, _ in [*rescored, *tail]]
+    return [*rescored, *((chunk, score / top) for chunk, score in tail)]
+
+
+def rerank_by_sentences(scored: Scored, bonus: dict[str, float], depth: int) -> Ranked:
+    """The chunks of ``resort_head``, in its order."""
+    return [chunk for chunk, _ in resort_head(scored, bonus, depth)]
 
 
 def confident_outlets(outlets: Sequence[OutletRanking], margin: float) -> list[OutletRanking]:
@@ -279,12 +284,21 @@ class Retriever:
         return self.retrieve(query, top_k, filters).passages
 
     def retrieve(
-        self, query: str, top_k: int, filters: Filters | None = None, resort: bool = True
+        self,
+        query: str,
+        top_k: int,
+        filters: Filters | None = None,
+        resort: bool = True,
+        resort_outlets: bool = False,
     ) -> Retrieval:
         """The top_k passages for the query, best first, with each named outlet's own ranking.
 
-        ``resort=False`` skips the sentence re-sort (``sentence_weight``): answers choose their
-        articles from the merged order, which measured more precise citations (see README).
+        ``resort=False`` skips the sentence re-sort of the merged ranking, and ``resort_outlets``
+        re-sorts each named outlet's own ranking by its passages' sentence terms instead (which then
+        decides the outlet's best article and how clearly it leads). That is what answers ask for:
+        measured on MultiHop-RAG, re-sorting the merged ranking made their citations less precise,
+        re-sorting the outlets' rankings more precise, and the reverse holds for ``/search`` (see
+        README).
         """
         filters = filters or Filters()
         if top_k <= 0:
@@ -313,7 +327,8 @@ class Retriever:
                 # scored in memory: no Chroma query per named source
                 scored = self._retrieve(query, clauses, vector, bm25, narrowed, mode, vectors)
                 if outlet is not None:
-                    outlets.append(OutletRanking(outlet, scored))
+                    by_terms = resort_outlets and self._settings.sentence_term_weight > 0
+                    outlets.append(self._outlet_ranking(outlet, scored, by_terms, query, analysis, snapshot))
                 if self._settings.named_source_weight > 0:
                     lists.append((scored, self._settings.named_source_weight))
         fused = fused_scores(lists)
@@ -435,41 +450,71 @@ class Retriever:
         mean = weights @ rows
         return (mean / (float(np.linalg.norm(mean)) or 1.0)).astype(np.float32), rows
 
+    def _outlet_ranking(
+        self,
+        outlet: NamedOutlet,
+        scored: Scored,
+        by_terms: bool,
+        query: str,
+        analysis: QueryAnalysis,
+        snapshot: LexicalSnapshot | None,
+    ) -> OutletRanking:
+        """A named outlet's ranking: as scored, or with its head re-sorted by its passages' sentence
+        terms (``_sentence_bonus`` without the cosine part) when ``by_terms``."""
+        if not by_terms or snapshot is None:
+            return OutletRanking(outlet, scored)
+        depth = self._settings.sentence_depth
+        pieces = question_pieces(query, analysis.clauses)
+        return OutletRanking(
+            outlet, resort_head(scored, self._sentence_bonus(scored[:depth], None, pieces, snapshot), depth)
+        )
+
     def _by_sentences(
         self, fused: Scored, texts: NDArray[np.float32], pieces: Sequence[str], snapshot: LexicalSnapshot
     ) -> Ranked:
         """The fused ranking with its head re-sorted by its passages' best sentences
-        (``rerank_by_sentences``).
+        (``_sentence_bonus``, ``rerank_by_sentences``)."""
+        depth = self._settings.sentence_depth
+        return rerank_by_sentences(fused, self._sentence_bonus(fused[:depth], texts, pieces, snapshot), depth)
 
-        Each passage of the head gains ``sentence_weight`` × the cosine similarity of its sentence
-        closest to one clause (``texts``: the clauses' vectors, or the question's), read from the
-        sentence vectors ingest stored, and ``sentence_term_weight`` × the largest share of one
-        piece of the question (``question_pieces``) that one of its sentences holds, terms weighted
-        by their BM25 idf (service.sentence_terms). The cosine part is left out when a passage of
-        the head has no stored sentence vectors (an index written before they were stored): a
-        partial signal would rank unevenly. The first re-sort on a snapshot reads its chunks'
-        sentence vectors into the cache (as many as it holds), so later searches read none from
-        Chroma; the sentences' terms come with the snapshot.
+    def _sentence_bonus(
+        self,
+        head: Scored,
+        texts: NDArray[np.float32] | None,
+        pieces: Sequence[str],
+        snapshot: LexicalSnapshot,
+    ) -> dict[str, float]:
+        """What each passage of the head gains from its best sentences.
+
+        ``sentence_weight`` × the cosine similarity of its sentence closest to one clause (``texts``:
+        the clauses' vectors, or the question's; None leaves this part out), read from the sentence
+        vectors ingest stored, and ``sentence_term_weight`` × the largest share of one piece of the
+        question (``question_pieces``) that one of its sentences holds, terms weighted by their BM25
+        idf (service.sentence_terms). The cosine part is left out when a passage of the head has no
+        stored sentence vectors (an index written before they were stored): a partial signal would
+        rank unevenly. The first cosine on a snapshot reads its chunks' sentence vectors into the
+        cache (as many as it holds), so later searches read none from Chroma; the sentences' terms
+        come with the snapshot.
         """
         weights = self._settings
-        head = [chunk for chunk, _ in fused[: weights.sentence_depth]]
+        chunks = [chunk for chunk, _ in head]
         bonus: dict[str, float] = defaultdict(float)
-        if weights.sentence_weight > 0 and head:
+        if weights.sentence_weight > 0 and texts is not None and chunks:
             if snapshot.generation != self._warmed:  # once per snapshot, like the chunk vectors
                 self._warmed = snapshot.generation
                 self._store.sentence_vectors.warm([c.id for c in snapshot.chunks])
-            stored = self._store.sentence_vectors.of(c.id for c in head)
-            if all(c.id in stored and len(stored[c.id]) for c in head):
-                for chunk in head:
+            stored = self._store.sentence_vectors.of(c.id for c in chunks)
+            if all(c.id in stored and len(stored[c.id]) for c in chunks):
+                for chunk in chunks:
                     bonus[chunk.id] += weights.sentence_weight * float((stored[chunk.id] @ texts.T).max())
-        known = [(chunk, snapshot.position(chunk.id)) for chunk in head]
+        known = [(chunk, snapshot.position(chunk.id)) for chunk in chunks]
         indexed = [(chunk, position) for chunk, position in known if position is not None]
         if weights.sentence_term_weight > 0 and indexed:
             terms = [{t: snapshot.idf(t) for t in set(tokenize(piece))} for piece in pieces]
             shares = snapshot.sentence_terms.coverage([position for _, position in indexed], terms)
             for (chunk, _), share in zip(indexed, shares, strict=True):
                 bonus[chunk.id] += weights.sentence_term_weight * share
-        return rerank_by_sentences(fused, bonus, weights.sentence_depth)
+        return bonus
 
     def _named_filters(self, analysis: QueryAnalysis) -> list[tuple[Filters, NamedOutlet | None]]:
         """One filter per named outlet (with the outlet), per named date, and per outlet-and-date pair."""

@@ -284,3 +284,23 @@ def test_answers_take_their_evidence_from_the_merged_order_not_the_sentence_re_s
     merged = [p.chunk.id for p in parts.retriever.retrieve(question, depth, resort=False).passages]
     assert pool == merged
     assert pool != [p.chunk.id for p in parts.retriever.search(question, depth)]
+
+
+def test_answers_take_a_named_outlet_s_passages_in_its_sentence_term_order(
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder
+) -> None:
+    # The Shafaq News article is confident (its outlet's only one); its passages reach the answer in
+    # the outlet's own ranking re-sorted by sentence terms: the second passage, whose sentence states
+    # the question's "new Iraqi armed factions … vowing jihad", before the first.
+    settings, store = seeded
+    retrieval = settings.retrieval.model_copy(update={"sentence_term_weight": 100.0})
+    parts = build_parts(settings.model_copy(update={"retrieval": retrieval}), store=store, embedder=embedder)
+    question = (
+        "According to Shafaq News, did Qaani's visit to Baghdad come as new Iraqi armed factions "
+        "vowed jihad to defend Iraq and Yemen?"
+    )
+    passages = parts.answers.retrieve(question, 5, None).passages
+    assert {p.chunk.article.source for p in passages} == {"Shafaq News"}
+    assert [p.chunk.index for p in passages] == [1, 0]
+    merged = parts.retriever.retrieve(question, 5, resort=False).confident[0].passages
+    assert [p.chunk.index for p in merged] == [0, 1]  # without the outlet's re-sort

@@ -23,6 +23,7 @@ from service.retrieval import (
     fused_scores,
     lead_with_confident,
     rerank_by_sentences,
+    resort_head,
 )
 from service.sentences import split_sentences
 from service.settings import RetrievalMode, Settings
@@ -266,6 +267,41 @@ def test_hybrid_search_reads_which_sentence_holds_most_of_a_piece_of_the_questio
     )
     assert shares[heavy.search(JOINED, 1)[0].chunk.id] == best
     assert [p.chunk.id for p in heavy.search(JOINED, 10)] != [c.id for c in head[:10]]  # it did re-sort
+
+
+def test_resort_head_rescales_the_head_re_sorts_it_and_keeps_the_tail_below(
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder
+) -> None:
+    chunks = [p.chunk for p in retriever_for(seeded, embedder, "dense").search("Quds Force commander", 4)]
+    fused = [(chunks[0], 2.0), (chunks[1], 1.8), (chunks[2], 1.6), (chunks[3], 1.5)]
+    resorted = resort_head(fused, {chunks[1].id: 0.5}, 2)
+    assert resorted == [(chunks[1], 1.4), (chunks[0], 1.0), (chunks[2], 0.8), (chunks[3], 0.75)]
+    assert resort_head(fused, {}, 2) == fused  # no bonus: as it was
+
+
+def test_answers_re_sort_each_named_outlet_s_own_ranking_by_sentence_terms(
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder
+) -> None:
+    # Its merged order puts the Shafaq News article's first passage first; one sentence of the
+    # second states "new Iraqi armed factions … vowing jihad to defend Iraq and Yemen".
+    question = (
+        "According to Shafaq News, did Qaani's visit to Baghdad come as new Iraqi armed factions "
+        "vowed jihad to defend Iraq and Yemen?"
+    )
+    heavy = retriever_for(seeded, embedder, sentence_term_weight=100.0)
+    plain = heavy.retrieve(question, 10, resort=False).outlets
+    resorted = heavy.retrieve(question, 10, resort=False, resort_outlets=True).outlets
+    assert [r.outlet.sources for r in resorted] == [r.outlet.sources for r in plain] == [("Shafaq News",)]
+    before, after = plain[0].scored, resorted[0].scored
+    assert sorted(c.id for c, _ in after) == sorted(c.id for c, _ in before)  # the same passages
+    assert [score for _, score in after] == sorted((score for _, score in after), reverse=True)
+    assert [c.index for c, _ in before] == [0, 1]
+    assert [c.index for c, _ in after] == [1, 0]  # the passage stating the question's words moved up
+    snapshot = build_lexical_index(*seeded).current()
+    pieces = question_pieces(question, [])
+    weights = [{t: snapshot.idf(t) for t in set(tokenize(piece))} for piece in pieces]
+    shares = snapshot.sentence_terms.coverage([snapshot.position(c.id) or 0 for c, _ in before], weights)
+    assert shares[[c for c, _ in before].index(after[0][0])] == max(shares)
 
 
 def test_a_search_naming_an_outlet_starts_with_its_best_passage(
