@@ -16,7 +16,7 @@ them as integer ids, built once per snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +37,7 @@ class _Terms:
 class SentenceTerms:
     """Each chunk's sentences as term ids, in the order of the chunks handed in (positions)."""
 
-    def __init__(self, chunks: Sequence[Sequence[Sequence[str]]]) -> None:
+    def __init__(self, chunks: Iterable[Sequence[Sequence[str]]]) -> None:
         """``chunks``: per chunk, per sentence, the sentence's distinct terms."""
         self._vocabulary: dict[str, int] = {}
         self._chunks = [self._encode(sentences) for sentences in chunks]
