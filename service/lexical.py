@@ -89,7 +89,7 @@ class LexicalRecord:
     tokens: list[str]
     names: list[str]
     # Each sentence of the text (``split_sentences``) on a line of its own: its distinct tokens,
-    # space-separated. One string, not lists of strings: 6,835 chunks' worth of lists took ~80 MB.
+    # space-separated. One string, not lists of strings: 6,835 chunks' worth of lists took ~60 MB.
     sentences: str
 
     def chunk(self) -> Chunk:

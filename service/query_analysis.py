@@ -229,7 +229,7 @@ def question_pieces(query: str, clauses: Sequence[str]) -> list[str]:
     A multi-hop question strings facts together with commas as well as with "and" or "while"
     ("Which company, noted by TechCrunch for …, is also mentioned by The Verge for …"); measured
     on MultiHop-RAG, the comma-separated parts let the sentence re-sort find the passage stating
-    each fact more often than whole clauses do (chunk MRR@10 0.762 against 0.750).
+    each fact more often than whole clauses do (in a prototype, chunk MRR@10 0.765 against 0.750).
     """
     pieces = list(dict.fromkeys(clauses or [query]))
     for clause in list(pieces):
