@@ -288,7 +288,8 @@ class AnswerService:
                 return Retrieved([], [], intent.newest_first)
         wanted = top_k * self._candidate_factor if intent.newest_first else top_k
         # Measured on MultiHop-RAG: the evidence articles are picked more precisely from the merged
-        # order with each named outlet's own ranking re-sorted by sentence terms (see Retriever.retrieve).
+        # order with each named outlet's own ranking re-sorted by its passages' best sentences (see
+        # Retriever.retrieve).
         found = self._retriever.retrieve(
             question, max(wanted, self._evidence_passages), filters, resort=False, resort_outlets=True
         )

@@ -295,8 +295,9 @@ class Retriever:
         """The top_k passages for the query, best first, with each named outlet's own ranking.
 
         ``resort=False`` skips the sentence re-sort of the merged ranking, and ``resort_outlets``
-        re-sorts each named outlet's own ranking by its passages' sentence terms instead (which then
-        decides the outlet's best article and how clearly it leads). That is what answers ask for:
+        re-sorts each named outlet's own ranking by its passages' best sentences instead (cosine to
+        the whole question's vector, and sentence terms), which then decides the outlet's best
+        article and how clearly it leads. That is what answers ask for:
         measured on MultiHop-RAG, re-sorting the merged ranking made their citations less precise,
         re-sorting the outlets' rankings more precise, and the reverse holds for ``/search`` (see
         README).
@@ -314,6 +315,8 @@ class Retriever:
         vector, clause_vectors = self._query_vectors(query, analysis.clauses if by_vectors else [])
         by_terms = hybrid and (sorting or resort_outlets) and weights.sentence_term_weight > 0
         pieces = self._piece_weights(query, analysis, snapshot) if by_terms and snapshot else []
+        # an outlet's ranking is re-sorted by the whole question's vector: answers embed no clauses
+        outlet_texts = vector[None, :] if resort_outlets and weights.sentence_weight > 0 else None
         clauses = analysis.clauses if self._settings.clause_weight > 0 else []
         held = self._vectors.of(snapshot) if snapshot is not None else None
         vectors = held.for_query(vector) if held is not None else None
@@ -330,7 +333,10 @@ class Retriever:
                 # scored in memory: no Chroma query per named source
                 scored = self._retrieve(query, clauses, vector, bm25, narrowed, mode, vectors)
                 if outlet is not None:
-                    outlets.append(self._outlet_ranking(outlet, scored, resort_outlets, pieces, snapshot))
+                    ranking = self._outlet_ranking(
+                        outlet, scored, resort_outlets, pieces, outlet_texts, snapshot
+                    )
+                    outlets.append(ranking)
                 if self._settings.named_source_weight > 0:
                     lists.append((scored, self._settings.named_source_weight))
         fused = fused_scores(lists)
@@ -465,16 +471,16 @@ class Retriever:
         scored: Scored,
         resort: bool,
         pieces: Sequence[PieceWeights],
+        texts: NDArray[np.float32] | None,
         snapshot: LexicalSnapshot | None,
     ) -> OutletRanking:
-        """A named outlet's ranking: as scored, or with its head re-sorted by its passages' sentence
-        terms (``_sentence_bonus`` without the cosine part) when ``resort`` and pieces are given."""
-        if not resort or not pieces or snapshot is None:
+        """A named outlet's ranking: as scored, or, when ``resort``, with its head re-sorted by its
+        passages' best sentences (``_sentence_bonus``: the cosine to ``texts``, the pieces' terms)."""
+        if not resort or snapshot is None or (not pieces and texts is None):
             return OutletRanking(outlet, scored)
         depth = self._settings.sentence_depth
-        return OutletRanking(
-            outlet, resort_head(scored, self._sentence_bonus(scored[:depth], None, pieces, snapshot), depth)
-        )
+        bonus = self._sentence_bonus(scored[:depth], texts, pieces, snapshot)
+        return OutletRanking(outlet, resort_head(scored, bonus, depth))
 
     def _by_sentences(
         self,

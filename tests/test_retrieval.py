@@ -304,6 +304,29 @@ def test_answers_re_sort_each_named_outlet_s_own_ranking_by_sentence_terms(
     assert shares[[c for c, _ in before].index(after[0][0])] == max(shares)
 
 
+def test_answers_re_sort_each_named_outlet_s_own_ranking_by_the_question_s_vector_too(
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder
+) -> None:
+    # With the cosine dominant (terms off), the outlet's first passage is the one holding the
+    # sentence closest to the whole question, as the real encoder measures it: here the second
+    # passage ("Hegseth also urged al-Sudani to … disarm … these factions"), merged second.
+    question = (
+        "Did Shafaq News report Qaani visiting Baghdad while the US urged al-Sudani to disarm the factions?"
+    )
+    by_cosine = retriever_for(seeded, embedder, sentence_weight=100.0, sentence_term_weight=0.0)
+    resorted = by_cosine.retrieve(question, 10, resort=False, resort_outlets=True).outlets[0].scored
+    passages = [c for c, _ in by_cosine.retrieve(question, 10, resort=False).outlets[0].scored]
+    closest = [
+        float((embedder.embed(split_sentences(c.text)) @ embedder.embed([question])[0]).max())
+        for c in passages
+    ]
+    assert [c.index for c in passages] == [0, 1]
+    assert resorted[0][0] == passages[int(np.argmax(closest))] == passages[1]
+    off = retriever_for(seeded, embedder, sentence_weight=0.0, sentence_term_weight=0.0)
+    unsorted = off.retrieve(question, 10, resort=False, resort_outlets=True).outlets[0].scored
+    assert [c for c, _ in unsorted] == passages  # both weights 0: the outlet's ranking as merged
+
+
 def test_a_search_naming_an_outlet_starts_with_its_best_passage(
     seeded: tuple[Settings, ChunkStore], embedder: Embedder
 ) -> None:
