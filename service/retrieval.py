@@ -313,10 +313,12 @@ class Retriever:
         sorting = hybrid and resort and (weights.sentence_weight > 0 or weights.sentence_term_weight > 0)
         by_vectors = sorting and weights.sentence_weight > 0
         vector, clause_vectors = self._query_vectors(query, analysis.clauses if by_vectors else [])
-        by_terms = hybrid and (sorting or resort_outlets) and weights.sentence_term_weight > 0
+        # named outlets' rankings are re-sorted only when the question names an outlet
+        by_outlet = resort_outlets and bool(analysis.outlets)
+        by_terms = hybrid and (sorting or by_outlet) and weights.sentence_term_weight > 0
         pieces = self._piece_weights(query, analysis, snapshot) if by_terms and snapshot else []
         # an outlet's ranking is re-sorted by the whole question's vector: answers embed no clauses
-        outlet_texts = vector[None, :] if resort_outlets and weights.sentence_weight > 0 else None
+        outlet_texts = vector[None, :] if by_outlet and weights.sentence_weight > 0 else None
         clauses = analysis.clauses if self._settings.clause_weight > 0 else []
         held = self._vectors.of(snapshot) if snapshot is not None else None
         vectors = held.for_query(vector) if held is not None else None
@@ -524,9 +526,9 @@ class Retriever:
             if all(c.id in stored and len(stored[c.id]) for c in chunks):
                 for chunk in chunks:
                     bonus[chunk.id] += weights.sentence_weight * float((stored[chunk.id] @ texts.T).max())
-        known = [(chunk, snapshot.position(chunk.id)) for chunk in chunks]
-        indexed = [(chunk, position) for chunk, position in known if position is not None]
-        if weights.sentence_term_weight > 0 and pieces and indexed:
+        if weights.sentence_term_weight > 0 and pieces:
+            known = [(chunk, snapshot.position(chunk.id)) for chunk in chunks]
+            indexed = [(chunk, position) for chunk, position in known if position is not None]
             shares = snapshot.sentence_terms.coverage([position for _, position in indexed], pieces)
             for (chunk, _), share in zip(indexed, shares, strict=True):
                 bonus[chunk.id] += weights.sentence_term_weight * share
