@@ -161,7 +161,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"{report['every']} of the others, evidence_passages {report['evidence_passages']}, "
         f"min_evidence_coverage {report['min_evidence_coverage']}, min_support {report['min_support']}, "
         f"min_relevance {report['min_relevance']}, answer_candidates {report['answer_candidates']}, "
-        f"answer_margin {report['answer_margin']}, article_share {report['article_share']}, "
+        f"answer_margin {report['answer_margin']}, answer_source_margin {report['answer_source_margin']}, "
         f"source_margin {report['source_margin']}. "
         "Targets: refusal on null >= 0.9, false refusal <= 0.05, citation precision >= 0.95.",
         "",
@@ -228,7 +228,7 @@ def main() -> None:
         "min_relevance": settings.min_relevance,
         "answer_candidates": settings.answer_candidates,
         "answer_margin": settings.answer_margin,
-        "article_share": settings.article_share,
+        "answer_source_margin": settings.answer_source_margin,
         "source_margin": settings.retrieval.source_margin,
         "overall": metrics(records),
         "by_type": {name: metrics(rs) for name, rs in sorted(by_type.items())},

@@ -195,21 +195,6 @@ class Prepared:
     outlets_left_out: list[str] = field(default_factory=list)
 
 
-def main_articles(passages: Sequence[Passage], share: float) -> set[str]:
-    """The articles holding the most relevance (sum of passage scores) among the passages.
-
-    An article is kept when its relevance is at least ``share`` of the best article's.
-    """
-    relevance: dict[str, float] = {}
-    for passage in passages:
-        article = passage.chunk.article.id
-        relevance[article] = relevance.get(article, 0.0) + max(passage.score, 0.0)
-    if not relevance:
-        return set()
-    best = max(relevance.values())
-    return {article for article, value in relevance.items() if value >= share * best}
-
-
 def _interleave(groups: Sequence[Sequence[Passage]], limit: int) -> list[Passage]:
     """Passages taken in turn from each group (best first), without repeats, up to limit."""
     chosen: dict[str, Passage] = {}
@@ -235,7 +220,7 @@ class AnswerService:
         reference_date: Callable[[], date | None] | None = None,
         candidate_factor: int = 3,
         evidence_passages: int = 0,
-        article_share: float = 0.9,
+        source_margin: float = 0.15,
     ) -> None:
         self._retriever = retriever
         self._generator = generator
@@ -246,7 +231,7 @@ class AnswerService:
         self._reference_date = reference_date or (lambda: None)
         self._candidate_factor = candidate_factor
         self._evidence_passages = evidence_passages if evidence else 0
-        self._article_share = article_share
+        self._source_margin = source_margin
 
     @property
     def generator(self) -> Generator:
@@ -298,41 +283,34 @@ class AnswerService:
         if intent.newest_first:
             relevant.sort(key=lambda p: p.chunk.article.published or date.min, reverse=True)
             return Retrieved(relevant[:top_k], pool, newest_first=True)
-        # Named outlets' main articles are looked for among all relevant passages of the pool.
-        focused, left_out = self.focus(found, [p for p in pool if p.score >= self._min_relevance], top_k)
+        focused, left_out = self.focus(found, top_k)
         return Retrieved(focused or relevant, pool, outlets_left_out=left_out)
 
-    def focus(
-        self, found: Retrieval, passages: Sequence[Passage], limit: int
-    ) -> tuple[list[Passage], list[str]]:
+    def focus(self, found: Retrieval, limit: int) -> tuple[list[Passage], list[str]]:
         """The passages of the articles the question's named outlets are about, taken in turn per
-        outlet, and the named outlets left out (see ``NamedOutlet.name``).
+        article, and the named outlets left out (see ``NamedOutlet.name``).
 
-        No passages when the question names no outlet with a relevant passage. When some named
-        outlets are confident (their own search's best article clearly leads:
-        ``Retrieval.confident``), only those articles are answered from: a named outlet that cannot
-        tell its articles on a story apart is left out rather than cited wrongly. When none is, each
-        named outlet keeps its main articles among ``passages``: the one holding the most relevance
-        and any within ``article_share`` of it, and none is left out. Articles of outlets not named
-        are dropped either way. Measured in README, "Benchmarks".
+        When some named outlets are confident (their own search's best article leads the next by
+        ``source_margin``: ``Retrieval.confident``), only those articles are answered from: a named
+        outlet that cannot tell its articles on a story apart is left out rather than cited wrongly.
+        When none is, the answer comes from the one article leading the re-sorted ranking
+        (``Retrieval.leader``), and every named outlet but its own is left out. Articles of other
+        outlets are dropped either way. No passages when the question names no outlet, or none of
+        these articles has a relevant passage. Measured in README, "Benchmarks".
         """
         groups: list[list[Passage]] = []
-        answered: set[tuple[str, ...]] = set()
         for article in found.confident:
             group = [p for p in article.passages if p.score >= self._min_relevance]
-            if group:
+            if article.margin >= self._source_margin and group:
                 groups.append(group)
-                answered.add(article.outlet.sources)
-        if groups:
-            left_out = [r.outlet.name for r in found.outlets if r.outlet.sources not in answered]
-            return _interleave(groups, limit), left_out
-        for ranking in found.outlets:
-            own = [p for p in passages if p.chunk.article.source in ranking.outlet.sources]
-            keep = main_articles(own, self._article_share)
-            group = [p for p in own if p.chunk.article.id in keep]
-            if group:
-                groups.append(group)
-        return _interleave(groups, limit), []
+        if not groups:
+            group = [p for p in found.leader if p.score >= self._min_relevance]
+            groups = [group] if group else []
+        if not groups:
+            return [], []
+        sources = {g[0].chunk.article.source for g in groups}
+        left_out = [r.outlet.name for r in found.outlets if not sources & set(r.outlet.sources)]
+        return _interleave(groups, limit), left_out
 
     def relevant_passages(
         self, question: str, top_k: int, filters: Filters | None, as_of: date | None = None

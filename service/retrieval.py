@@ -16,7 +16,8 @@ across articles (at most ``max_per_article`` passages of one article before ever
 its turn). Last, for each named outlet whose own best article clearly leads its next
 (``source_margin``), that article's first passage in the ranking goes first. Each named outlet's
 ranking is returned with the passages (``Retrieval.outlets``), so answers can tell which article
-the question means.
+the question means; answers that re-sort those rankings also get the article leading the re-sorted
+merged ranking (``Retrieval.leader``), for when no named outlet is confident.
 
 Every retrieval scores the stored vectors held in memory (service.vectors; Chroma is queried only
 when they cannot be read) and reuses the query's BM25 scores, so a search makes one Chroma read:
@@ -96,10 +97,11 @@ class OutletRanking:
 @dataclass(frozen=True)
 class OutletArticle:
     """The article a confident named outlet is meant by: its passages readers may see, in the
-    outlet's ranking order."""
+    outlet's ranking order, and how far it leads the outlet's next article (``OutletRanking.margin``)."""
 
     outlet: NamedOutlet
     passages: list[Passage]
+    margin: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -107,12 +109,16 @@ class Retrieval:
     """A search's passages, each named outlet's own ranking, and the confident outlets' articles.
 
     ``confident``: for each named outlet whose best article leads its next by ``source_margin``
-    (the most confident first), that article.
+    (the most confident first), that article. ``leader``: when the named outlets' rankings were
+    re-sorted (``Retriever.retrieve(resort_outlets=True)``) and the question names one, the passages
+    readers may see of the article leading the merged ranking once re-sorted by sentences (as
+    ``/search`` leads), in that order; else none.
     """
 
     passages: list[Passage]
     outlets: list[OutletRanking] = field(default_factory=list)
     confident: list[OutletArticle] = field(default_factory=list)
+    leader: list[Passage] = field(default_factory=list)
 
 
 def fused_scores(lists: Sequence[tuple[Scored, float]]) -> Scored:
@@ -300,7 +306,8 @@ class Retriever:
         article and how clearly it leads. That is what answers ask for:
         measured on MultiHop-RAG, re-sorting the merged ranking made their citations less precise,
         re-sorting the outlets' rankings more precise, and the reverse holds for ``/search`` (see
-        README).
+        README). With ``resort_outlets`` and a named outlet, the article ``/search`` would lead with
+        comes back too (``Retrieval.leader``), for answers whose named outlets are none confident.
         """
         filters = filters or Filters()
         if top_k <= 0:
@@ -327,6 +334,7 @@ class Retriever:
             (self._retrieve(query, clauses, vector, bm25, filters, mode, vectors), 1.0)
         ]
         outlets: list[OutletRanking] = []
+        plain: list[OutletRanking] = []  # the outlets' rankings as merged, for the leader
         if hybrid:
             for extra, outlet in self._named_filters(analysis):
                 narrowed = narrow(filters, extra)
@@ -335,6 +343,7 @@ class Retriever:
                 # scored in memory: no Chroma query per named source
                 scored = self._retrieve(query, clauses, vector, bm25, narrowed, mode, vectors)
                 if outlet is not None:
+                    plain.append(OutletRanking(outlet, scored))
                     ranking = self._outlet_ranking(
                         outlet, scored, resort_outlets, pieces, outlet_texts, snapshot
                     )
@@ -344,6 +353,7 @@ class Retriever:
         fused = fused_scores(lists)
         ranked = [chunk for chunk, _ in fused]
         confident: list[OutletRanking] = []
+        lead: Ranked = []
         if mode == "hybrid":  # a leg alone stays plain: it is the benchmark's baseline
             if sorting and snapshot is not None:
                 texts = clause_vectors if clause_vectors is not None else vector[None, :]
@@ -351,17 +361,22 @@ class Retriever:
             ranked = diversify(ranked, self._settings.max_per_article)
             confident = confident_outlets(outlets, self._settings.source_margin)
             ranked = lead_with_confident(ranked, confident)
+            if by_outlet and snapshot is not None:
+                lead = self._leading_article(fused, outlet_texts, pieces, snapshot, plain)
         best = list(dict.fromkeys(r.articles[0][0] for r in confident))
-        own = list({c.id: c for r in confident for c, _ in r.scored if c.article.id in best}.values())
-        # whole articles only (service.live_versions); one pointer read covers the confident articles too
-        chosen, own = self._visible_top(ranked, top_k, own)
+        own = [c for r in confident for c, _ in r.scored if c.article.id in best]
+        # whole articles only (service.live_versions); one pointer read covers these articles too
+        chosen, own = self._visible_top(ranked, top_k, list({c.id: c for c in [*own, *lead]}.values()))
         passages = self._with_similarity([*chosen, *own], vector, vectors)
-        found = passages[len(chosen) :]
+        found = {p.chunk.id: p for p in passages[len(chosen) :]}
         articles = [
-            OutletArticle(r.outlet, [p for p in found if p.chunk.article.id == r.articles[0][0]])
+            OutletArticle(
+                r.outlet, [p for p in found.values() if p.chunk.article.id == r.articles[0][0]], r.margin
+            )
             for r in confident
         ]
-        return Retrieval(passages[: len(chosen)], outlets, [a for a in articles if a.passages])
+        leader = [found[c.id] for c in lead if c.id in found]
+        return Retrieval(passages[: len(chosen)], outlets, [a for a in articles if a.passages], leader)
 
     def analyze(self, query: str) -> QueryAnalysis:
         """What the query names among the index's outlets, authors and dates."""
@@ -483,6 +498,31 @@ class Retriever:
         depth = self._settings.sentence_depth
         bonus = self._sentence_bonus(scored[:depth], texts, pieces, snapshot)
         return OutletRanking(outlet, resort_head(scored, bonus, depth))
+
+    def _leading_article(
+        self,
+        fused: Scored,
+        texts: NDArray[np.float32] | None,
+        pieces: Sequence[PieceWeights],
+        snapshot: LexicalSnapshot,
+        outlets: Sequence[OutletRanking],
+    ) -> Ranked:
+        """The chunks of the article leading the merged ranking as ``/search`` orders its head: re-sorted
+        by its passages' best sentences (``_sentence_bonus``, against ``texts``: the whole question's
+        vector, which answers embed), then the best article of each named outlet confident in its
+        ranking as merged (``outlets``) first. In that order; none when nothing was found.
+
+        Measured on MultiHop-RAG, when no named outlet is confident this article is an evidence article
+        more often than any named outlet's best (see README, "Benchmarks").
+        """
+        depth = self._settings.sentence_depth
+        bonus = self._sentence_bonus(fused[:depth], texts, pieces, snapshot)
+        ranked = rerank_by_sentences(fused, bonus, depth)
+        ranked = lead_with_confident(ranked, confident_outlets(outlets, self._settings.source_margin))
+        if not ranked:
+            return []
+        article = ranked[0].article.id
+        return [c for c in ranked if c.article.id == article]
 
     def _by_sentences(
         self,

@@ -228,13 +228,13 @@ class Settings(BaseSettings):
             "question words they hold and their passage's similarity."
         ),
     )
-    article_share: float = Field(
-        default=0.9,
+    answer_source_margin: float = Field(
+        default=0.15,
         ge=0,
-        le=1,
         description=(
-            "When a question names outlets and none is confident (see retrieval.source_margin), each one is "
-            "answered from its main article and the articles holding at least this share of its relevance."
+            "A question naming outlets is answered from the best articles of those whose best article leads "
+            "the next by this share of its score (and by retrieval.source_margin); when none does, from the "
+            "article leading the results. Other named outlets are listed as left out."
         ),
     )
     generator: GeneratorChoice = Field(

@@ -1,4 +1,5 @@
-"""Answers focused on what the question names: the named outlets' main articles, a sentence per outlet.
+"""Answers focused on what the question names: the confident named outlets' best articles, else the
+article leading the results; a sentence per named outlet.
 
 Real parts throughout: the seeded Chroma, the real retriever and its query analysis, the MiniLM
 embedder. Passages are re-scored by hand where a test needs a given relevance per article.
@@ -12,7 +13,7 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from service.answering import AnswerService, main_articles
+from service.answering import AnswerService
 from service.api.parts import Parts, build_parts
 from service.citations import CitationVerifier, is_fragment
 from service.embeddings import Embedder
@@ -43,19 +44,6 @@ def pool(parts: Parts) -> list[Passage]:
 
 def sources(passages: list[Passage]) -> set[str]:
     return {p.chunk.article.source for p in passages}
-
-
-def test_main_articles_keep_those_within_the_share_of_the_best(pool: list[Passage]) -> None:
-    articles = list(dict.fromkeys(p.chunk.article.id for p in pool))[:3]
-    scores = {articles[0]: 1.0, articles[1]: 0.95, articles[2]: 0.5}
-    passages = [
-        Passage(p.chunk, scores[p.chunk.article.id])
-        for p in pool
-        if p.chunk.article.id in scores and p.chunk.index == 0
-    ]
-    assert main_articles(passages, 0.9) == {articles[0], articles[1]}
-    assert main_articles(passages, 1.0) == {articles[0]}
-    assert main_articles([], 0.9) == set()
 
 
 def stray_of(passage: Passage, score: float) -> Passage:
@@ -127,6 +115,20 @@ def test_a_confident_outlets_article_comes_whole_from_its_own_search(parts: Part
     assert [sources(a.passages) for a in only.confident] == [{"Shafaq News"}]  # filters hold
 
 
+def test_answers_get_the_article_search_leads_with(parts: Parts) -> None:
+    found = parts.retriever.retrieve(TWO_OUTLETS, 5, resort=False, resort_outlets=True)
+    searched = parts.retriever.search(TWO_OUTLETS, 100)
+    lead = searched[0].chunk.article.id
+    assert found.leader and {p.chunk.article.id for p in found.leader} == {lead}
+    # the article's passages, each scored by its cosine to the question, in the re-sorted order
+    assert [p.chunk.id for p in found.leader] == [p.chunk.id for p in searched if p.chunk.article.id == lead]
+    cosine = {p.chunk.id: p.score for p in searched}
+    assert all(p.score == pytest.approx(cosine[p.chunk.id]) for p in found.leader)
+    # only answers ask for it, and only for a question naming an outlet
+    assert parts.retriever.retrieve(TWO_OUTLETS, 5).leader == []
+    assert parts.retriever.retrieve(QAANI, 5, resort=False, resort_outlets=True).leader == []
+
+
 def test_only_outlets_whose_best_article_clearly_leads_are_confident(pool: list[Passage]) -> None:
     national, shafaq = first_of(pool, "The National"), first_of(pool, "Shafaq News")
     ambiguous = ranking_of("The National", [(national, 1.0), (stray_of(national, 0.0), 0.97)])
@@ -144,27 +146,41 @@ def test_confident_outlets_articles_are_answered_from_and_the_others_left_out(
     alone = ranking_of("Shafaq News", [(shafaq, 1.0)])
     shafaq_article = [p for p in pool if p.chunk.article.source == "Shafaq News"]
     found = Retrieval(pool, [ambiguous, alone], [OutletArticle(alone.outlet, shafaq_article)])
-    focused, left_out = parts.answers.focus(found, pool, 5)
+    focused, left_out = parts.answers.focus(found, 5)
     assert [p.chunk.id for p in focused] == [p.chunk.id for p in shafaq_article][:5]
     assert left_out == ["The National"]
 
 
-def test_when_no_outlet_is_confident_each_keeps_its_main_articles_and_drops_an_off_topic_one(
+def test_when_no_outlet_is_confident_the_leading_article_answers_and_the_others_are_left_out(
     parts: Parts, pool: list[Passage]
 ) -> None:
-    national = first_of(pool, "The National")
-    # The same outlet with a second, barely relevant article: not the outlet's main article.
-    stray = stray_of(national, 0.01)
-    ambiguous = ranking_of("The National", [(stray, 1.0), (national, 0.99)])
-    focused, left_out = parts.answers.focus(Retrieval(pool, [ambiguous]), [*pool, stray], 5)
-    assert focused and sources(focused) == {"The National"} and left_out == []
-    assert "stray-article" not in {p.chunk.article.id for p in focused}
+    national, shafaq = first_of(pool, "The National"), first_of(pool, "Shafaq News")
+    ambiguous = ranking_of("The National", [(national, 1.0), (stray_of(national, 0.0), 0.97)])
+    close = ranking_of("Shafaq News", [(shafaq, 1.0), (stray_of(shafaq, 0.0), 0.9)])
+    leader = [p for p in pool if p.chunk.article.id == national.chunk.article.id]
+    shafaq_article = [p for p in pool if p.chunk.article.source == "Shafaq News"]
+    # Shafaq News leads its next article by 0.1: confident for /search, not enough for an answer.
+    barely = OutletArticle(close.outlet, shafaq_article, close.margin)
+    assert parts.answers.focus(Retrieval(pool, [ambiguous, close], [barely], leader), 5) == (
+        leader[:5],
+        ["Shafaq News"],
+    )
+    # The leading article may be one of no named outlet: then every named outlet is left out.
+    other = [p for p in pool if p.chunk.article.source not in ("The National", "Shafaq News")]
+    off = [p for p in other if p.chunk.article.id == other[0].chunk.article.id]
+    assert parts.answers.focus(Retrieval(pool, [ambiguous, close], [], off), 5) == (
+        off[:5],
+        ["The National", "Shafaq News"],
+    )
+    # Nothing relevant in it: no focus, the answer falls back to the relevant passages.
+    faint = [Passage(p.chunk, 0.0) for p in leader]
+    assert parts.answers.focus(Retrieval(pool, [ambiguous, close], [], faint), 5) == ([], [])
 
 
 def test_without_a_named_outlet_the_answer_uses_the_merged_order(parts: Parts) -> None:
     found = parts.retriever.retrieve(QAANI, 5, resort=False)  # answers skip /search's sentence re-sort
     assert (found.outlets, found.confident) == ([], [])
-    assert parts.answers.focus(found, found.passages, 5) == ([], [])
+    assert parts.answers.focus(found, 5) == ([], [])
     relevant = parts.answers.relevant_passages(QAANI, 5, None)
     assert [p.chunk.id for p in relevant] == [p.chunk.id for p in found.passages][: len(relevant)]
 
@@ -261,7 +277,7 @@ def test_an_outlet_whose_articles_cannot_be_told_apart_is_reported_left_out(
     assert {c["article"]["source"] for c in body["citations"]} == {"Shafaq News"}
     final = json.loads(streamed.split("event: answer\r\ndata: ", 1)[1].split("\r\n", 1)[0])
     assert final["outlets_left_out"] == ["The National"]
-    # Named alone, The National is still answered: from its main articles, nothing left out.
+    # Named alone, The National is still answered: from the article leading the results, one of its own.
     alone = parts.answers.ask("What did The National report about Esmail Qaani's visit to Baghdad?", 5)
     assert alone.citations and alone.outlets_left_out == []
     assert {c.passage.chunk.article.source for c in alone.citations} == {"The National"}

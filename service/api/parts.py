@@ -82,7 +82,7 @@ def build_parts(
         evidence=EvidenceCheck(settings.min_evidence_coverage, catalog.outlets),
         reference_date=catalog.newest,
         evidence_passages=settings.evidence_passages,
-        article_share=settings.article_share,
+        source_margin=settings.answer_source_margin,
     )
     summaries = SummaryService(
         store,
