@@ -207,7 +207,8 @@ class AskResponse(BaseModel):
         default_factory=list,
         description=(
             "Outlets the question names that the answer does not speak for: each has several articles "
-            "on the story and none clearly matches the question, while another named outlet's does."
+            "on the story and none clearly matches the question. The answer comes from the named outlets "
+            "whose article does, or, when none does, from the one article that best matches the question."
         ),
     )
 
