@@ -111,8 +111,9 @@ class Retrieval:
     ``confident``: for each named outlet whose best article leads its next by ``source_margin``
     (the most confident first), that article. ``leader``: when the named outlets' rankings were
     re-sorted (``Retriever.retrieve(resort_outlets=True)``) and the question names one, the passages
-    readers may see of the article leading the merged ranking once re-sorted by sentences (as
-    ``/search`` leads), in that order; else none.
+    readers may see of the article leading the merged ranking once re-sorted by sentences, as
+    ``/search`` leads but against the whole question's vector (``Retriever._leading_article``), in
+    that order; else none.
     """
 
     passages: list[Passage]
