@@ -516,9 +516,7 @@ class Retriever:
         Measured on MultiHop-RAG, when no named outlet is confident this article is an evidence article
         more often than any named outlet's best (see README, "Benchmarks").
         """
-        depth = self._settings.sentence_depth
-        bonus = self._sentence_bonus(fused[:depth], texts, pieces, snapshot)
-        ranked = rerank_by_sentences(fused, bonus, depth)
+        ranked = self._by_sentences(fused, texts, pieces, snapshot)
         ranked = lead_with_confident(ranked, confident_outlets(outlets, self._settings.source_margin))
         if not ranked:
             return []
@@ -528,12 +526,12 @@ class Retriever:
     def _by_sentences(
         self,
         fused: Scored,
-        texts: NDArray[np.float32],
+        texts: NDArray[np.float32] | None,
         pieces: Sequence[PieceWeights],
         snapshot: LexicalSnapshot,
     ) -> Ranked:
         """The fused ranking with its head re-sorted by its passages' best sentences
-        (``_sentence_bonus``, ``rerank_by_sentences``)."""
+        (``_sentence_bonus``, ``rerank_by_sentences``; ``texts`` None leaves the cosine part out)."""
         depth = self._settings.sentence_depth
         return rerank_by_sentences(fused, self._sentence_bonus(fused[:depth], texts, pieces, snapshot), depth)
 
