@@ -249,7 +249,12 @@ class AnswerService:
         return self._verifier
 
     def time_intent(self, question: str, as_of: date | None = None) -> TimeIntent:
-        """What the question asks about time, relative to as_of or the newest indexed article."""
+        """What the question asks about time, relative to as_of or the newest indexed article.
+
+        The outlets and authors the question names are left out first: an outlet called "Business
+        Today | Latest Stock Market …" asks for neither today's articles nor the newest ones.
+        """
+        question = self._retriever.analyze(question).without_names(question)
         reference = as_of
         if reference is None and needs_reference(question):
             reference = self._reference_date()

@@ -96,6 +96,19 @@ class QueryAnalysis:
         """True when the query names nothing the index knows."""
         return not (self.outlets or self.authors or self.dates)
 
+    def without_names(self, query: str) -> str:
+        """The query with the outlets and authors it names blanked out, for reading the rest of it:
+        "Business Today", "The Latest" or "May Bulman" name a source, not a time. Only mentions
+        written capitalised, as recognised: "what did Today report today?" keeps its "today"."""
+
+        def blank(match: re.Match[str]) -> str:
+            text = match.group(0)
+            return " " * len(text) if text[:1].isupper() else text
+
+        for name in [*(o.mention for o in self.outlets), *self.authors]:
+            query = _phrase(name).sub(blank, query)
+        return query
+
 
 def _phrase(name: str) -> re.Pattern[str]:
     """A whole-word, case-insensitive, whitespace-tolerant pattern for a name."""

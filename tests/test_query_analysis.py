@@ -66,3 +66,18 @@ def test_question_pieces_are_the_clauses_then_their_comma_separated_parts() -> N
         *clauses,
         "Did Fortune report the verdict",
     ]  # "citing jurors" is too short; a clause without a comma adds nothing
+
+
+def test_named_outlets_and_authors_are_blanked_out_for_reading_time() -> None:
+    outlet = "Business Today | Latest Stock Market And Economy News India"
+    analyzer = QueryAnalyzer([outlet, "Fortune"], ["May Bulman"], [date(2023, 10, 7)])
+    question = f"What did {outlet} and May Bulman report about Israel today?"
+    found = analyzer.analyze(question)
+    assert [o.name for o in found.outlets] == [outlet] and found.authors == ["May Bulman"]
+    masked = found.without_names(question)
+    assert len(masked) == len(question)
+    assert "Today" not in masked and "Latest" not in masked and "May" not in masked
+    assert masked.split() == ["What", "did", "and", "report", "about", "Israel", "today?"]
+    # a name only counts written capitalised, as recognised: the lower-case "today" is kept
+    lower = "What did Fortune report today?"
+    assert analyzer.analyze(lower).without_names(lower) == "What did         report today?"

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from datetime import date
+from pathlib import Path
 
 import httpx
 import pytest
 
+from service.embeddings import Embedder
+from service.ingestion.pipeline import IngestPipeline
 from service.models import Filters
+from service.store import build_store
 from service.temporal import TimeIntent, apply_intent, parse_time
+from tests.conftest import SEEDS, LiveServer, extractive_app, make_settings
 
 REFERENCE = date(2025, 3, 25)
 
@@ -104,3 +111,38 @@ def test_last_week_counts_from_the_newest_article_or_the_given_date(client: http
     assert set(cited_dates_in_answer_order(shifted)) == {"2025-03-19"}
     empty = client.post("/ask", json={"question": question, "as_of": "2024-01-10"}).json()
     assert empty["insufficient"] is True and empty["citations"] == []
+
+
+BUSINESS_TODAY = "Business Today | Latest Stock Market And Economy News India"
+OIL = {
+    "headline": "India's crude imports from Iraq climb as refiners seek discounted barrels",
+    "outlet": BUSINESS_TODAY,
+    "pubDate": "2025-03-10",
+    "link": "https://example.com/business-today/iraq-crude-imports",
+    "content": (
+        "Indian refiners bought 1.1 million barrels a day of Iraqi crude in February, up 12 per cent "
+        "from January, according to shipping data compiled by analysts. Iraq remained India's second "
+        "largest supplier of crude oil after Russia. Refiners said the Basrah Medium grade was offered "
+        "at a discount to Middle Eastern benchmarks, which made the cargoes attractive. State-run "
+        "Indian Oil Corporation and Bharat Petroleum took most of the Iraqi barrels. Traders expect "
+        "the imports to stay high through April as refineries return from maintenance."
+    ),
+}
+
+
+def test_an_outlet_named_today_or_latest_is_not_a_time_expression(tmp_path: Path, embedder: Embedder) -> None:
+    articles = tmp_path / "articles"
+    shutil.copytree(SEEDS, articles)
+    (articles / "business-today.json").write_text(json.dumps(OIL), encoding="utf-8")
+    settings = make_settings(tmp_path / "data")
+    store = build_store(settings)
+    assert len(IngestPipeline(store, embedder, settings).run([articles]).new) == 6
+    # Read as time, "Today" would keep only the newest seed's day (25 March) and "Latest" would
+    # order by date: the 10 March article the question asks about would be filtered out.
+    question = f"What did {BUSINESS_TODAY} report about India's crude oil imports from Iraq?"
+    app = extractive_app(settings, store, embedder)
+    with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=60) as http:
+        body = http.post("/ask", json={"question": question}).json()
+    assert body["insufficient"] is False and body["citations"]
+    assert {c["article"]["source"] for c in body["citations"]} == {BUSINESS_TODAY}
+    assert {c["article"]["published"] for c in body["citations"]} == {"2025-03-10"}
