@@ -3,6 +3,14 @@
 Relative expressions are read against a reference date: the one given in the request, else the
 publication date of the newest indexed article (news questions are asked of an archive, not of
 today's clock).
+
+A day ("on 19 March 2025") is read as a publication date, with a day's slack. A month or a year
+on its own ("in March 2025", "in 2021") usually dates what happened, and a report of it comes
+during that time or later ("Google spent $26.3 billion in 2021", reported in 2023): it keeps the
+articles published from its first day on. After "published", "posted", "dated", "written" or
+"reported" it is the publication period itself. Measured on MultiHop-RAG (see README,
+"Benchmarks"), reading every month and year as a closed range left out evidence articles and
+refused answerable questions.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ _RELATIVE = re.compile(
     re.I,
 )
 _BOUND = re.compile(r"\b(since|after|from|before|until|by)\s*$", re.I)
+_PUBLISHED = re.compile(r"\b(published|posted|dated|written|reported)(\s+(in|during))?\s*$", re.I)
 _COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
 _SLACK = timedelta(days=1)
 _UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
@@ -74,12 +83,27 @@ def _bounded(question: str, start: int, low: date, high: date) -> tuple[date | N
     return None, high
 
 
-def _matches(question: str, reference: date | None) -> list[tuple[int, int, date, date]]:
-    """Every absolute day, month or year named in the question: (start, end, first day, last day)."""
-    found: list[tuple[int, int, date, date]] = []
+@dataclass(frozen=True)
+class _Named:
+    """A day, month or year named in a question: where, and the days it spans."""
+
+    start: int
+    end: int
+    first: date
+    last: date
+    period: bool  # a month or a year, not a day
+
+    def of_events(self, question: str) -> bool:
+        """True for a month or year not said of the publication ("published in March")."""
+        return self.period and _PUBLISHED.search(question[: self.start]) is None
+
+
+def _matches(question: str, reference: date | None) -> list[_Named]:
+    """Every absolute day, month or year named in the question, in order."""
+    found: list[_Named] = []
 
     def free(start: int, end: int) -> bool:
-        return all(end <= s or start >= e for s, e, _, _ in found)
+        return all(end <= n.start or start >= n.end for n in found)
 
     for pattern in (_DAY_MONTH_YEAR, _MONTH_DAY_YEAR, _ISO):
         for match in pattern.finditer(question):
@@ -91,11 +115,12 @@ def _matches(question: str, reference: date | None) -> list[tuple[int, int, date
                 continue
             if free(match.start(), match.end()):
                 # A day named by one outlet may be the next or previous day in another's time zone.
-                found.append((match.start(), match.end(), day - _SLACK, day + _SLACK))
+                found.append(_Named(match.start(), match.end(), day - _SLACK, day + _SLACK, period=False))
     for match in _MONTH_YEAR.finditer(question):
         year, month = int(match.group("year")), _MONTHS[match.group("month").casefold().rstrip(".")]
         if free(match.start(), match.end()):
-            found.append((match.start(), match.end(), date(year, month, 1), _month_end(year, month)))
+            month_range = (date(year, month, 1), _month_end(year, month))
+            found.append(_Named(match.start(), match.end(), *month_range, period=True))
     if reference is not None:
         for match in _MONTH_ONLY.finditer(question):
             month = _MONTHS[match.group("month").casefold().rstrip(".")]
@@ -103,24 +128,31 @@ def _matches(question: str, reference: date | None) -> list[tuple[int, int, date
             year = reference.year if month <= reference.month else reference.year - 1
             start = match.start("month")
             if free(start, match.end()):
-                found.append((start, match.end(), date(year, month, 1), _month_end(year, month)))
+                month_range = (date(year, month, 1), _month_end(year, month))
+                found.append(_Named(start, match.end(), *month_range, period=True))
     for match in _YEAR_ONLY.finditer(question):
         year = int(match.group("year"))
         if free(match.start("year"), match.end()):
-            found.append((match.start("year"), match.end(), date(year, 1, 1), date(year, 12, 31)))
-    return sorted(found)
+            year_range = (date(year, 1, 1), date(year, 12, 31))
+            found.append(_Named(match.start("year"), match.end(), *year_range, period=True))
+    return sorted(found, key=lambda n: n.start)
 
 
 def _absolute(question: str, reference: date | None) -> tuple[date | None, date | None, str] | None:
-    """The range the named dates span; one date after since/before opens the range on one side."""
+    """The range the named dates span; one date after since/before opens the range on one side, and
+    a month or year of events (``_Named.of_events``) leaves it open after its first day."""
     found = _matches(question, reference)
     if not found:
         return None
-    expression = "; ".join(question[s:e] for s, e, _, _ in found)
+    expression = "; ".join(question[n.start : n.end] for n in found)
+    open_ended = any(n.of_events(question) for n in found)
     if len(found) == 1:
-        start, _, low, high = found[0]
-        return (*_bounded(question, start, low, high), expression)
-    return min(f[2] for f in found), max(f[3] for f in found), expression
+        named = found[0]
+        low, high = _bounded(question, named.start, named.first, named.last)
+        if (low, high) == (named.first, named.last) and open_ended:
+            high = None
+        return low, high, expression
+    return min(n.first for n in found), None if open_ended else max(n.last for n in found), expression
 
 
 def _relative(question: str, reference: date) -> tuple[date, date, str] | None:
