@@ -68,21 +68,6 @@ def _month_end(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
-def _bounded(question: str, start: int, low: date, high: date) -> tuple[date | None, date | None]:
-    """The range, opened on one side when the expression follows since/after or before/until."""
-    bound = _BOUND.search(question[:start])
-    if bound is None:
-        return low, high
-    word = bound.group(1).casefold()
-    if word in {"since", "from"}:
-        return low, None
-    if word == "after":
-        return high + timedelta(days=1), None
-    if word == "before":
-        return None, low - timedelta(days=1)
-    return None, high
-
-
 @dataclass(frozen=True)
 class _Named:
     """A day, month or year named in a question: where, and the days it spans."""
@@ -138,6 +123,25 @@ def _matches(question: str, reference: date | None) -> list[_Named]:
     return sorted(found, key=lambda n: n.start)
 
 
+def _bounded(question: str, named: _Named) -> tuple[date | None, date | None]:
+    """The named date's range, opened on one side when it follows since/after or before/until.
+
+    A day keeps its slack at the strict bounds: "after 16 November" starts on the 16th, since a
+    report of the 17th may be dated the 16th elsewhere; "after November" starts on 1 December.
+    """
+    bound = _BOUND.search(question[: named.start])
+    if bound is None:
+        return named.first, named.last
+    word = bound.group(1).casefold()
+    if word in {"since", "from"}:
+        return named.first, None
+    if word == "after":
+        return (named.last + timedelta(days=1) if named.period else named.first + _SLACK), None
+    if word == "before":
+        return None, (named.first - timedelta(days=1) if named.period else named.last - _SLACK)
+    return None, named.last
+
+
 def _absolute(question: str, reference: date | None) -> tuple[date | None, date | None, str] | None:
     """The range the named dates span; one date after since/before opens the range on one side, and
     a month or year of events (``_Named.of_events``) leaves it open after its first day."""
@@ -148,7 +152,7 @@ def _absolute(question: str, reference: date | None) -> tuple[date | None, date 
     open_ended = any(n.of_events(question) for n in found)
     if len(found) == 1:
         named = found[0]
-        low, high = _bounded(question, named.start, named.first, named.last)
+        low, high = _bounded(question, named)
         if (low, high) == (named.first, named.last) and open_ended:
             high = None
         return low, high, expression

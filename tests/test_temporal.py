@@ -37,6 +37,10 @@ REFERENCE = date(2025, 3, 25)
         ("What was reported in May?", date(2024, 5, 1), date(2024, 5, 31), False),
         ("What has happened since 19 March 2025?", date(2025, 3, 18), None, False),
         ("What happened before March 2025?", None, date(2025, 2, 28), False),
+        ("What happened after February 2025?", date(2025, 3, 1), None, False),
+        # a day keeps its slack at the strict bounds (dated a day off in another time zone)
+        ("What was published after 16 March 2025?", date(2025, 3, 16), None, False),
+        ("What was published before 20 March 2025?", None, date(2025, 3, 20), False),
         ("Who reported on it during 2024?", date(2024, 1, 1), None, False),
         ("Did Fortune report in 2021 and 2023 what it spent?", date(2021, 1, 1), None, False),
         (
