@@ -252,13 +252,15 @@ class AnswerService:
         """What the question asks about time, relative to as_of or the newest indexed article.
 
         The outlets and authors the question names are left out first: an outlet called "Business
-        Today | Latest Stock Market …" asks for neither today's articles nor the newest ones.
+        Today | Latest Stock Market …" asks for neither today's articles nor the newest ones. In a
+        question joined from several reports, a date restricts only when each report has one.
         """
-        question = self._retriever.analyze(question).without_names(question)
+        analysis = self._retriever.analyze(question)
+        question = analysis.without_names(question)
         reference = as_of
         if reference is None and needs_reference(question):
             reference = self._reference_date()
-        return parse_time(question, reference)
+        return parse_time(question, reference, [analysis.without_names(c) for c in analysis.clauses])
 
     def retrieve(
         self, question: str, top_k: int, filters: Filters | None, as_of: date | None = None

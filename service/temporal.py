@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -193,12 +194,26 @@ def needs_reference(question: str) -> bool:
     return bool(_RELATIVE.search(question) or _MONTH_ONLY.search(question))
 
 
-def parse_time(question: str, reference: date | None) -> TimeIntent:
-    """The time intent of a question; relative expressions need the reference date."""
-    newest = _NEWEST.search(question)
+def _range(question: str, reference: date | None) -> tuple[date | None, date | None, str] | None:
+    """The dates the question names, else the relative range it names (with a reference date)."""
     found = _absolute(question, reference)
     if found is None and reference is not None:
         found = _relative(question, reference)
+    return found
+
+
+def parse_time(question: str, reference: date | None, reports: Sequence[str] = ()) -> TimeIntent:
+    """The time intent of a question; relative expressions need the reference date.
+
+    ``reports``: the parts of a question joined from several reports (service.query_analysis
+    ``split_clauses``). A date then restricts the answer only when each part names one: in "the
+    Fortune article on October 4 and the TechCrunch article on the trial", the date is the Fortune
+    article's, and the TechCrunch one may be of any day.
+    """
+    newest = _NEWEST.search(question)
+    found = _range(question, reference)
+    if found is not None and len(reports) > 1 and any(_range(r, reference) is None for r in reports):
+        found = None
     if found is None:
         return TimeIntent(newest_first=newest is not None, expression=newest.group(0) if newest else "")
     low, high, expression = found

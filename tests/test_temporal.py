@@ -13,6 +13,7 @@ import pytest
 from service.embeddings import Embedder
 from service.ingestion.pipeline import IngestPipeline
 from service.models import Filters
+from service.query_analysis import split_clauses
 from service.store import build_store
 from service.temporal import TimeIntent, apply_intent, parse_time
 from tests.conftest import SEEDS, LiveServer, extractive_app, make_settings
@@ -77,6 +78,34 @@ def test_a_range_longer_than_the_calendar_starts_at_its_first_day(question: str)
 
 def test_relative_expressions_need_a_reference_date() -> None:
     assert parse_time("What did Qaani do last week?", None).restricts is False
+
+
+@pytest.mark.parametrize(
+    ("question", "after", "before"),
+    [
+        # the date is the Fortune article's: the TechCrunch one may be of any day
+        (
+            "Between the Fortune article on October 4, 2023, and the TechCrunch article on the trial, "
+            "was the portrayal consistent?",
+            None,
+            None,
+        ),
+        # each report has its date: the range spans them
+        (
+            "Between the report of November 1, 2023, and the one of December 15, 2023, what changed?",
+            date(2023, 10, 31),
+            date(2023, 12, 16),
+        ),
+    ],
+)
+def test_a_date_of_one_of_several_reports_does_not_restrict_the_others(
+    question: str, after: date | None, before: date | None
+) -> None:
+    reports = split_clauses(question)
+    assert len(reports) == 2
+    intent = parse_time(question, REFERENCE, reports)
+    assert (intent.published_after, intent.published_before) == (after, before)
+    assert parse_time(question, REFERENCE).published_after is not None  # read as one report
 
 
 def test_intent_narrows_the_request_filters() -> None:
