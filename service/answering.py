@@ -253,14 +253,16 @@ class AnswerService:
 
         The outlets and authors the question names are left out first: an outlet called "Business
         Today | Latest Stock Market …" asks for neither today's articles nor the newest ones. In a
-        question joined from several reports, a date restricts only when each report has one.
+        question joined from reports of several named outlets ("the Fortune article on October 4,
+        and the TechCrunch article on the trial"), a date restricts only when each report has one.
         """
         analysis = self._retriever.analyze(question)
+        reports = [c for c in analysis.clauses if self._retriever.analyze(c).outlets]
         question = analysis.without_names(question)
         reference = as_of
         if reference is None and needs_reference(question):
             reference = self._reference_date()
-        return parse_time(question, reference, [analysis.without_names(c) for c in analysis.clauses])
+        return parse_time(question, reference, [analysis.without_names(r) for r in reports])
 
     def retrieve(
         self, question: str, top_k: int, filters: Filters | None, as_of: date | None = None

@@ -205,10 +205,10 @@ def _range(question: str, reference: date | None) -> tuple[date | None, date | N
 def parse_time(question: str, reference: date | None, reports: Sequence[str] = ()) -> TimeIntent:
     """The time intent of a question; relative expressions need the reference date.
 
-    ``reports``: the parts of a question joined from several reports (service.query_analysis
-    ``split_clauses``). A date then restricts the answer only when each part names one: in "the
-    Fortune article on October 4 and the TechCrunch article on the trial", the date is the Fortune
-    article's, and the TechCrunch one may be of any day.
+    ``reports``: the parts of a question joined from several reports (its clauses naming an outlet,
+    service.query_analysis). A date then restricts the answer only when each part names one: in
+    "the Fortune article on October 4 and the TechCrunch article on the trial", the date is the
+    Fortune article's, and the TechCrunch one may be of any day.
     """
     newest = _NEWEST.search(question)
     found = _range(question, reference)

@@ -10,11 +10,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from service.api.parts import build_parts
 from service.embeddings import Embedder
 from service.ingestion.pipeline import IngestPipeline
 from service.models import Filters
 from service.query_analysis import split_clauses
-from service.store import build_store
+from service.settings import Settings
+from service.store import ChunkStore, build_store
 from service.temporal import TimeIntent, apply_intent, parse_time
 from tests.conftest import SEEDS, LiveServer, extractive_app, make_settings
 
@@ -106,6 +108,22 @@ def test_a_date_of_one_of_several_reports_does_not_restrict_the_others(
     intent = parse_time(question, REFERENCE, reports)
     assert (intent.published_after, intent.published_before) == (after, before)
     assert parse_time(question, REFERENCE).published_after is not None  # read as one report
+
+
+def test_the_answers_read_a_date_per_report_of_a_named_outlet(
+    seeded: tuple[Settings, ChunkStore], embedder: Embedder
+) -> None:
+    settings, store = seeded
+    answers = build_parts(settings, store=store, embedder=embedder).answers
+    national = "What did The National report on 25 March 2025"
+    one_dated = f"{national}, and what did Shafaq News say about Qaani's visit?"
+    assert answers.time_intent(one_dated).restricts is False
+    both_dated = f"{national}, and what did Shafaq News report on 19 March 2025?"
+    intent = answers.time_intent(both_dated)
+    assert (intent.published_after, intent.published_before) == (date(2025, 3, 18), date(2025, 3, 26))
+    # clauses naming no outlet are not reports: the date still dates the whole question
+    no_outlet = "Did Qaani visit Baghdad, and did he meet Iraqi leaders, in March 2025?"
+    assert answers.time_intent(no_outlet).published_after == date(2025, 3, 1)
 
 
 def test_intent_narrows_the_request_filters() -> None:
