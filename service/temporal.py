@@ -7,10 +7,10 @@ today's clock).
 A day ("on 19 March 2025") is read as a publication date, with a day's slack. A month or a year
 on its own ("in March 2025", "in 2021") usually dates what happened, and a report of it comes
 during that time or later ("Google spent $26.3 billion in 2021", reported in 2023): it keeps the
-articles published from its first day on. After "published", "posted", "dated", "written" or
-"reported" it is the publication period itself. Measured on MultiHop-RAG (see README,
-"Benchmarks"), reading every month and year as a closed range left out evidence articles and
-refused answerable questions.
+articles published from its first day on. Said of the publication ("published in", "reported
+in", "articles in", "news during" …) it is the publication period itself. Measured on
+MultiHop-RAG (see README, "Benchmarks"), reading every month and year as a closed range left out
+evidence articles and refused answerable questions.
 """
 
 from __future__ import annotations
@@ -44,7 +44,10 @@ _RELATIVE = re.compile(
     re.I,
 )
 _BOUND = re.compile(r"\b(since|after|from|before|until|by)\s*$", re.I)
-_PUBLISHED = re.compile(r"\b(published|posted|dated|written|reported)(\s+(in|during))?\s*$", re.I)
+_PUBLISHED = re.compile(
+    r"\b(published|posted|dated|written|report(s|ed)?|articles?|stor(y|ies)|coverage|news)(\s+(in|during))?\s*$",
+    re.I,
+)
 _COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
 _SLACK = timedelta(days=1)
 _UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}

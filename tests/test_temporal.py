@@ -45,7 +45,8 @@ REFERENCE = date(2025, 3, 25)
         ("What was published after 16 March 2025?", date(2025, 3, 16), None, False),
         ("What was published before 20 March 2025?", None, date(2025, 3, 20), False),
         ("Who reported on it during 2024?", date(2024, 1, 1), None, False),
-        ("Did Fortune report in 2021 and 2023 what it spent?", date(2021, 1, 1), None, False),
+        ("Which articles in 2024 covered Iran?", date(2024, 1, 1), date(2024, 12, 31), False),
+        ("What did Fortune say about spending in 2021 and 2023?", date(2021, 1, 1), None, False),
         (
             "What did Fortune report on 19 March 2025 about spending in 2021?",
             date(2021, 1, 1),
