@@ -63,6 +63,7 @@ class Answer:
     sentences: list[SentenceVerdict] = field(default_factory=list)
     evidence: Evidence | None = None
     outlets_left_out: list[str] = field(default_factory=list)
+    time_frame: TimeIntent | None = None  # how the question's time was read; None when it names none
 
 
 def _words(text: str) -> set[str]:
@@ -175,13 +176,14 @@ def assemble(
 @dataclass(frozen=True)
 class Retrieved:
     """The passages to answer from, the larger pool searched for evidence, whether they are in
-    newest-first order (a "latest" question), and the named outlets left out (see
-    ``AnswerService.focus``)."""
+    newest-first order (a "latest" question), the named outlets left out (see
+    ``AnswerService.focus``) and how the question's time was read (None when it names none)."""
 
     passages: list[Passage]
     pool: list[Passage]
     newest_first: bool = False
     outlets_left_out: list[str] = field(default_factory=list)
+    time_frame: TimeIntent | None = None
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,7 @@ class Prepared:
     newest_first: bool
     refusal: Answer | None
     outlets_left_out: list[str] = field(default_factory=list)
+    time_frame: TimeIntent | None = None
 
 
 def _interleave(groups: Sequence[Sequence[Passage]], limit: int) -> list[Passage]:
@@ -275,11 +278,12 @@ class AnswerService:
         ``focus``).
         """
         intent = self.time_intent(question, as_of)
+        frame = intent if intent.restricts or intent.newest_first else None
         if intent.restricts:
             filters = apply_intent(filters, intent)
             after, before = filters.published_after, filters.published_before
             if after and before and after > before:
-                return Retrieved([], [], intent.newest_first)
+                return Retrieved([], [], intent.newest_first, time_frame=frame)
         wanted = top_k * self._candidate_factor if intent.newest_first else top_k
         # Measured on MultiHop-RAG: the evidence articles are picked more precisely from the merged
         # order with each named outlet's own ranking re-sorted by its passages' best sentences (see
@@ -291,9 +295,9 @@ class AnswerService:
         relevant = [p for p in pool[:wanted] if p.score >= self._min_relevance]
         if intent.newest_first:
             relevant.sort(key=lambda p: p.chunk.article.published or date.min, reverse=True)
-            return Retrieved(relevant[:top_k], pool, newest_first=True)
+            return Retrieved(relevant[:top_k], pool, newest_first=True, time_frame=frame)
         focused, left_out = self.focus(found, top_k)
-        return Retrieved(focused or relevant, pool, outlets_left_out=left_out)
+        return Retrieved(focused or relevant, pool, outlets_left_out=left_out, time_frame=frame)
 
     def focus(self, found: Retrieval, limit: int) -> tuple[list[Passage], list[str]]:
         """The passages of the articles the question's named outlets are about, taken in turn per
@@ -337,8 +341,23 @@ class AnswerService:
         evidence = self.assess(question, retrieved.pool)
         refusal = None
         if not passages or (evidence is not None and not evidence.answerable):
-            refusal = Answer(INSUFFICIENT_ANSWER, [], self._generator.name, True, passages, evidence=evidence)
-        return Prepared(passages, evidence, retrieved.newest_first, refusal, retrieved.outlets_left_out)
+            refusal = Answer(
+                INSUFFICIENT_ANSWER,
+                [],
+                self._generator.name,
+                True,
+                passages,
+                evidence=evidence,
+                time_frame=retrieved.time_frame,
+            )
+        return Prepared(
+            passages,
+            evidence,
+            retrieved.newest_first,
+            refusal,
+            retrieved.outlets_left_out,
+            retrieved.time_frame,
+        )
 
     def prepare(
         self, question: str, top_k: int, filters: Filters | None = None, as_of: date | None = None
@@ -373,10 +392,12 @@ class AnswerService:
         )
 
     def complete(self, answer: Answer, prepared: Prepared) -> Answer:
-        """The answer with what was decided before it was written: the evidence check, and the named
-        outlets left out (none when the answer is a refusal)."""
+        """The answer with what was decided before it was written: the evidence check, the named
+        outlets left out (none when the answer is a refusal) and how the question's time was read."""
         left_out = [] if answer.insufficient else prepared.outlets_left_out
-        return replace(answer, evidence=prepared.evidence, outlets_left_out=left_out)
+        return replace(
+            answer, evidence=prepared.evidence, outlets_left_out=left_out, time_frame=prepared.time_frame
+        )
 
     def finish(
         self,

@@ -190,6 +190,19 @@ class SentenceOut(BaseModel):
     score: float = Field(description="Support score of its best passage, 0..1.")
 
 
+class TimeFrameOut(BaseModel):
+    """How the question's time was read, so a client can show it and the user rephrase."""
+
+    expression: str = Field(description='The words read as time, e.g. "last week" or "in March 2025".')
+    published_after: date | None = Field(
+        default=None, description="Answered from articles published on or after this day."
+    )
+    published_before: date | None = Field(
+        default=None, description="Answered from articles published on or before this day."
+    )
+    newest_first: bool = Field(default=False, description='True for "latest"-style questions.')
+
+
 class AskResponse(BaseModel):
     """An answer with citations; every [n] in ``answer`` has an entry in ``citations``."""
 
@@ -209,6 +222,14 @@ class AskResponse(BaseModel):
             "Outlets the question names that the answer does not speak for: each has several articles "
             "on the story and none clearly matches the question. The answer comes from the named outlets "
             "whose article does, or, when none does, from the one article that best matches the question."
+        ),
+    )
+    time_frame: TimeFrameOut | None = Field(
+        default=None,
+        description=(
+            "How the question's time was read: the publication dates the answer was restricted to, and "
+            "whether the newest passages came first. A month or year alone keeps articles from its first "
+            'day on; "published in" it keeps that period. Null when the question names no time.'
         ),
     )
 

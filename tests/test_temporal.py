@@ -155,6 +155,31 @@ def test_month_in_question_filters_by_publication_date(client: httpx.Client) -> 
     assert all(d and d.startswith("2025-03") for d in cited_dates_in_answer_order(body))
 
 
+def test_the_answer_says_how_it_read_the_questions_time(client: httpx.Client) -> None:
+    month = client.post("/ask", json={"question": "What did Qaani discuss in Baghdad in March 2025?"}).json()
+    assert month["time_frame"] == {
+        "expression": "March 2025",
+        "published_after": "2025-03-01",
+        "published_before": None,
+        "newest_first": False,
+    }
+    latest = client.post("/ask", json={"question": "What is the latest on Qaani?"}).json()
+    assert latest["time_frame"]["newest_first"] is True and latest["time_frame"]["published_after"] is None
+    assert client.post("/ask", json={"question": "Why did Qaani visit Baghdad?"}).json()["time_frame"] is None
+    # a refusal says it too: nothing was published in the week before 10 January 2024
+    empty = client.post(
+        "/ask", json={"question": "What did Qaani do in Iraq last week?", "as_of": "2024-01-10"}
+    ).json()
+    assert empty["insufficient"] is True
+    assert (empty["time_frame"]["published_after"], empty["time_frame"]["published_before"]) == (
+        "2024-01-03",
+        "2024-01-10",
+    )
+    streamed = client.post("/ask/stream", json={"question": "What is the latest on Qaani?"}).text
+    final = json.loads(streamed.split("event: answer\r\ndata: ", 1)[1].split("\r\n", 1)[0])
+    assert final["time_frame"] == latest["time_frame"]
+
+
 def test_a_huge_relative_range_is_answered_not_an_error(client: httpx.Client) -> None:
     response = client.post(
         "/ask", json={"question": "What did Qaani do in Iraq in the past 99999999999999999999 days?"}

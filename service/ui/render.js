@@ -77,17 +77,32 @@ function sentenceNodes(answer, openCitation) {
   return [el("p", { class: "answer-text" }, spans)];
 }
 
+// How the server read the question's time ("in March 2025" → published from 1 March 2025).
+export function timeFrameNode(frame) {
+  if (!frame) return null;
+  const after = humanDate(frame.published_after);
+  const before = humanDate(frame.published_before);
+  const range = after && before ? (after === before ? `published on ${after}` : `published ${after} to ${before}`)
+    : after ? `published from ${after} on` : before ? `published up to ${before}` : "";
+  const read = [range, frame.newest_first && "newest first"].filter(Boolean).join(", ");
+  return el("p", { class: "notice time-frame", role: "note" },
+    `Time read: “${frame.expression}” as ${read}.`);
+}
+
 // The final answer: notices, text with clickable citations, the cited sources.
 export function renderAnswer(answer, openCitation) {
   const nodes = [];
+  const frame = timeFrameNode(answer.time_frame);
   if (answer.insufficient) {
     // The server says what was not found (an answer, or a summary's topic and filters).
     const said = answer.answer || "The indexed articles don't contain the answer to this question.";
     nodes.push(el("p", { class: "notice insufficient", role: "status" },
       el("strong", {}, "Not in the articles. "),
       `${said} Try search mode, other words, or wider filters.`));
+    if (frame) nodes.push(frame);
     return nodes;
   }
+  if (frame) nodes.push(frame);
   if (answer.degraded) {
     nodes.push(el("p", { class: "notice degraded", role: "status" },
       "The language model was unavailable",

@@ -142,6 +142,21 @@ def test_question_the_articles_cannot_answer_says_so(page: Page) -> None:
     expect(page.locator(".turn.reply .cite")).to_have_count(0)
 
 
+def test_the_time_a_question_names_is_shown_as_read(page: Page) -> None:
+    ask(page, "What did Qaani discuss in Baghdad in March 2025?")
+    reply = page.locator(".turn.reply").last
+    expect(reply.locator(".cite").first).to_be_visible(timeout=60_000)
+    expect(reply.locator(".notice.time-frame")).to_have_text(
+        "Time read: “March 2025” as published from 1 March 2025 on."
+    )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(RESULTS / "time-frame.png"), full_page=True)
+    ask(page, "What did Qaani discuss in Baghdad?")
+    second = page.locator(".turn.reply").nth(1)
+    expect(second.locator(".cite").first).to_be_visible(timeout=60_000)
+    expect(second.locator(".notice.time-frame")).to_have_count(0)
+
+
 def test_summary_of_a_topic_nothing_matches_says_what_was_not_found(page: Page, client: httpx.Client) -> None:
     assert has_summarize(client)
     page.locator(".modes label", has_text="Summarize").click()

@@ -6,7 +6,16 @@ from fastapi import APIRouter
 
 from service.answering import Answer, attribution
 from service.api.deps import AnswersDep, MetricsDep, SettingsDep
-from service.schemas import ArticleOut, AskRequest, AskResponse, CitationOut, ErrorResponse, SentenceOut
+from service.schemas import (
+    ArticleOut,
+    AskRequest,
+    AskResponse,
+    CitationOut,
+    ErrorResponse,
+    SentenceOut,
+    TimeFrameOut,
+)
+from service.temporal import TimeIntent
 
 router = APIRouter(tags=["answers"])
 
@@ -34,6 +43,19 @@ def answer_response(answer: Answer) -> AskResponse:
         degraded=answer.degraded,
         reason=answer.reason or None,
         outlets_left_out=answer.outlets_left_out,
+        time_frame=_time_frame(answer.time_frame),
+    )
+
+
+def _time_frame(intent: TimeIntent | None) -> TimeFrameOut | None:
+    """The API shape of how the question's time was read."""
+    if intent is None:
+        return None
+    return TimeFrameOut(
+        expression=intent.expression,
+        published_after=intent.published_after,
+        published_before=intent.published_before,
+        newest_first=intent.newest_first,
     )
 
 
