@@ -181,9 +181,13 @@ class Retrieved:
 
     passages: list[Passage]
     pool: list[Passage]
-    newest_first: bool = False
     outlets_left_out: list[str] = field(default_factory=list)
     time_frame: TimeIntent | None = None
+
+    @property
+    def newest_first(self) -> bool:
+        """True when the passages are in newest-first order (a "latest" question)."""
+        return self.time_frame is not None and self.time_frame.newest_first
 
 
 @dataclass(frozen=True)
@@ -192,10 +196,14 @@ class Prepared:
 
     passages: list[Passage]
     evidence: Evidence | None
-    newest_first: bool
     refusal: Answer | None
     outlets_left_out: list[str] = field(default_factory=list)
     time_frame: TimeIntent | None = None
+
+    @property
+    def newest_first(self) -> bool:
+        """True when the passages are in newest-first order (a "latest" question)."""
+        return self.time_frame is not None and self.time_frame.newest_first
 
 
 def _interleave(groups: Sequence[Sequence[Passage]], limit: int) -> list[Passage]:
@@ -283,7 +291,7 @@ class AnswerService:
             filters = apply_intent(filters, intent)
             after, before = filters.published_after, filters.published_before
             if after and before and after > before:
-                return Retrieved([], [], intent.newest_first, time_frame=frame)
+                return Retrieved([], [], time_frame=frame)
         wanted = top_k * self._candidate_factor if intent.newest_first else top_k
         # Measured on MultiHop-RAG: the evidence articles are picked more precisely from the merged
         # order with each named outlet's own ranking re-sorted by its passages' best sentences (see
@@ -295,7 +303,7 @@ class AnswerService:
         relevant = [p for p in pool[:wanted] if p.score >= self._min_relevance]
         if intent.newest_first:
             relevant.sort(key=lambda p: p.chunk.article.published or date.min, reverse=True)
-            return Retrieved(relevant[:top_k], pool, newest_first=True, time_frame=frame)
+            return Retrieved(relevant[:top_k], pool, time_frame=frame)
         focused, left_out = self.focus(found, top_k)
         return Retrieved(focused or relevant, pool, outlets_left_out=left_out, time_frame=frame)
 
@@ -350,14 +358,7 @@ class AnswerService:
                 evidence=evidence,
                 time_frame=retrieved.time_frame,
             )
-        return Prepared(
-            passages,
-            evidence,
-            retrieved.newest_first,
-            refusal,
-            retrieved.outlets_left_out,
-            retrieved.time_frame,
-        )
+        return Prepared(passages, evidence, refusal, retrieved.outlets_left_out, retrieved.time_frame)
 
     def prepare(
         self, question: str, top_k: int, filters: Filters | None = None, as_of: date | None = None

@@ -11,6 +11,7 @@ from pydantic import Strict as PydanticStrict
 
 from service.ingestion.readers import RECORD_KEYS
 from service.models import ArticleMeta, Filters, Passage
+from service.temporal import TimeIntent
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -201,6 +202,16 @@ class TimeFrameOut(BaseModel):
         default=None, description="Answered from articles published on or before this day."
     )
     newest_first: bool = Field(default=False, description='True for "latest"-style questions.')
+
+    @classmethod
+    def of(cls, intent: TimeIntent) -> TimeFrameOut:
+        """From the domain record."""
+        return cls(
+            expression=intent.expression,
+            published_after=intent.published_after,
+            published_before=intent.published_before,
+            newest_first=intent.newest_first,
+        )
 
 
 class AskResponse(BaseModel):

@@ -68,8 +68,9 @@ class TimeIntent:
         return self.published_after is not None or self.published_before is not None
 
 
-def _month_end(year: int, month: int) -> date:
-    return date(year, month, calendar.monthrange(year, month)[1])
+def _month(year: int, month: int) -> tuple[date, date]:
+    """The first and last day of the month."""
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,7 @@ def _matches(question: str, reference: date | None) -> list[_Named]:
     for match in _MONTH_YEAR.finditer(question):
         year, month = int(match.group("year")), _MONTHS[match.group("month").casefold().rstrip(".")]
         if free(match.start(), match.end()):
-            month_range = (date(year, month, 1), _month_end(year, month))
-            found.append(_Named(match.start(), match.end(), *month_range, period=True))
+            found.append(_Named(match.start(), match.end(), *_month(year, month), period=True))
     if reference is not None:
         for match in _MONTH_ONLY.finditer(question):
             month = _MONTHS[match.group("month").casefold().rstrip(".")]
@@ -117,8 +117,7 @@ def _matches(question: str, reference: date | None) -> list[_Named]:
             year = reference.year if month <= reference.month else reference.year - 1
             start = match.start("month")
             if free(start, match.end()):
-                month_range = (date(year, month, 1), _month_end(year, month))
-                found.append(_Named(start, match.end(), *month_range, period=True))
+                found.append(_Named(start, match.end(), *_month(year, month), period=True))
     for match in _YEAR_ONLY.finditer(question):
         year = int(match.group("year"))
         if free(match.start("year"), match.end()):

@@ -15,7 +15,6 @@ from service.schemas import (
     SentenceOut,
     TimeFrameOut,
 )
-from service.temporal import TimeIntent
 
 router = APIRouter(tags=["answers"])
 
@@ -43,19 +42,7 @@ def answer_response(answer: Answer) -> AskResponse:
         degraded=answer.degraded,
         reason=answer.reason or None,
         outlets_left_out=answer.outlets_left_out,
-        time_frame=_time_frame(answer.time_frame),
-    )
-
-
-def _time_frame(intent: TimeIntent | None) -> TimeFrameOut | None:
-    """The API shape of how the question's time was read."""
-    if intent is None:
-        return None
-    return TimeFrameOut(
-        expression=intent.expression,
-        published_after=intent.published_after,
-        published_before=intent.published_before,
-        newest_first=intent.newest_first,
+        time_frame=TimeFrameOut.of(answer.time_frame) if answer.time_frame else None,
     )
 
 
