@@ -74,6 +74,11 @@ def tokenize(text: str) -> list[str]:
     return list(_STEMMER.stemWords([w for w in words if w and w not in _STOPWORDS]))
 
 
+def capitalised_words(text: str) -> list[str]:
+    """Capitalised words of the text, as written (candidate names; service.feedback)."""
+    return [w for w in _words(text) if w[:1].isupper()]
+
+
 def capitalised_names(text: str) -> list[str]:
     """Capitalised words of the text (candidate proper names), folded, at least five letters."""
     return [fold(w) for w in _words(text) if w[:1].isupper() and len(fold(w)) >= 5]
@@ -204,6 +209,11 @@ class LexicalSnapshot:
         for record in self.records:
             counts.update(set(record.tokens))
         return counts
+
+    @cached_property
+    def outlet_terms(self) -> frozenset[str]:
+        """The terms of the outlets' names in the snapshot (never a name to feed back)."""
+        return frozenset(t for source in self.values("source") for t in tokenize(source))
 
     def position(self, chunk_id: str) -> int | None:
         """Where a chunk sits in the snapshot (None when it is not in it)."""

@@ -8,7 +8,9 @@ each clause scored by BM25 alone, and a passage's best clause score is added wit
 One retrieval covers the whole query; when the query names outlets or dates the index knows
 ("the TechCrunch report from October 31"), one more runs per named outlet, per named date and per
 outlet-and-date pair, restricted to it, so each named source brings its best passages. All lists
-are merged by their scores again (each list scaled by its best); the head of that ranking is re-sorted
+are merged by their scores again (each list scaled by its best); for a question asking for a name,
+the names the leading articles share score the merged passages by BM25 and that list is merged in
+too (``feedback_weight``; service.feedback). The head of that ranking is re-sorted
 by its passages' best sentences: the cosine of the sentence closest to one clause (``sentence_weight``;
 the sentence vectors ingest stored) and the share of one piece of the question one sentence holds in
 idf-weighted terms (``sentence_term_weight``; service.sentence_terms). The ranking is then spread
@@ -41,6 +43,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from service.embeddings import Embedder
+from service.feedback import FEEDBACK_PASSAGES, asks_for_name, feedback_names
 from service.lexical import LexicalIndex, LexicalSnapshot, tokenize, top_positions
 from service.models import Chunk, Filters, Passage
 from service.query_analysis import NamedOutlet, QueryAnalysis, QueryAnalyzer, narrow, question_pieces
@@ -352,6 +355,8 @@ class Retriever:
                 if self._settings.named_source_weight > 0:
                     lists.append((scored, self._settings.named_source_weight))
         fused = fused_scores(lists)
+        if hybrid and bm25 is not None and self._settings.feedback_weight > 0 and asks_for_name(query):
+            fused = self._with_feedback(query, fused, lists, bm25, filters)
         ranked = [chunk for chunk, _ in fused]
         confident: list[OutletRanking] = []
         lead: Ranked = []
@@ -455,6 +460,39 @@ class Retriever:
 
         scored = [(chunk, combined(cid)) for cid, chunk in candidates.items()]
         return sorted(scored, key=lambda item: -item[1])
+
+    def _with_feedback(
+        self,
+        query: str,
+        fused: Scored,
+        lists: list[tuple[Scored, float]],
+        bm25: QueryScores,
+        filters: Filters,
+    ) -> Scored:
+        """The lists fused again with one more: the fused candidates by BM25 of the names the leading
+        articles share (service.feedback), at ``feedback_weight``; ``fused`` when none is shared."""
+        snapshot = bm25.snapshot
+        settings = self._settings
+        head = [chunk for chunk, _ in fused[:FEEDBACK_PASSAGES]]
+        names = feedback_names(
+            query,
+            head,
+            snapshot.idf,
+            snapshot.outlet_terms,
+            settings.feedback_articles,
+            settings.feedback_terms,
+        )
+        scores = bm25.scores(" ".join(names), filters) if names else None
+        if scores is None:
+            return fused
+        log.debug("name feedback for %r: %s", query, names)
+        by_names = [
+            (chunk, float(scores[position]))
+            for chunk, _ in fused
+            if (position := snapshot.position(chunk.id)) is not None
+        ]
+        by_names.sort(key=lambda item: -item[1])
+        return fused_scores([*lists, (by_names, settings.feedback_weight)])
 
     def _query_vectors(
         self, query: str, clauses: Sequence[str]

@@ -101,6 +101,18 @@ class RetrievalSettings(BaseModel):
             "confident outlets' best articles only. Above 1, never."
         ),
     )
+    feedback_weight: float = Field(
+        default=0.25,
+        ge=0,
+        description=(
+            "For a question asking for a name (who, which, what …), weight of the BM25 score of the names "
+            "the leading articles share (service.feedback), fused with the other lists; 0 turns it off."
+        ),
+    )
+    feedback_articles: int = Field(
+        default=3, ge=1, le=20, description="Leading articles whose shared names are fed back."
+    )
+    feedback_terms: int = Field(default=3, ge=1, le=20, description="Names fed back, at most.")
     max_per_article: int = Field(
         default=3, ge=1, description="Passages one article may hold in the results before others get a turn."
     )
