@@ -81,7 +81,7 @@ def capitalised_words(text: str) -> list[str]:
 
 def capitalised_names(text: str) -> list[str]:
     """Capitalised words of the text (candidate proper names), folded, at least five letters."""
-    return [fold(w) for w in _words(text) if w[:1].isupper() and len(fold(w)) >= 5]
+    return [folded for folded in map(fold, capitalised_words(text)) if len(folded) >= 5]
 
 
 @dataclass(frozen=True)

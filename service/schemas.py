@@ -131,15 +131,8 @@ class ArticleOut(BaseModel):
 
     @classmethod
     def of(cls, meta: ArticleMeta) -> ArticleOut:
-        """From the domain record."""
-        return cls(
-            id=meta.id,
-            title=meta.title,
-            source=meta.source,
-            author=meta.author,
-            published=meta.published,
-            origin=meta.origin,
-        )
+        """From the domain record (its attributes of the same names)."""
+        return cls.model_validate(meta, from_attributes=True)
 
 
 class SearchResult(BaseModel):
@@ -205,13 +198,8 @@ class TimeFrameOut(BaseModel):
 
     @classmethod
     def of(cls, intent: TimeIntent) -> TimeFrameOut:
-        """From the domain record."""
-        return cls(
-            expression=intent.expression,
-            published_after=intent.published_after,
-            published_before=intent.published_before,
-            newest_first=intent.newest_first,
-        )
+        """From the domain record (its attributes of the same names)."""
+        return cls.model_validate(intent, from_attributes=True)
 
 
 class AskResponse(BaseModel):
