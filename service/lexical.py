@@ -43,6 +43,8 @@ from service.settings import Settings
 from service.store import ChunkStore, article_meta_from, day_number
 
 log = logging.getLogger(__name__)
+# bm25s sets its own logger to DEBUG, which prints "Building index from tokens" on every (re)build.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 _SNAPSHOT_VERSION = 3  # 3: records carry their sentences' tokens (one string each)
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)

@@ -17,6 +17,7 @@ from bs4 import BeautifulSoup
 from bs4.element import NavigableString
 from dateutil import parser as date_parser
 
+from service.ingestion.furniture import paragraphs_without_furniture
 from service.ingestion.readers import RawDocument, Skipped
 from service.models import Article, ArticleMeta, stable_hash
 
@@ -105,7 +106,7 @@ def clean_document(doc: RawDocument) -> Article | Skipped:
         paras = _without_boilerplate(_paragraphs(body))
     else:
         meta, paras = _clean_plain(doc.text, markdown=doc.kind == "md")
-    paras = _dedupe(paras, meta.title)
+    paras = _dedupe(paragraphs_without_furniture(paras), meta.title)
     if not paras:
         return Skipped(doc.origin, NO_TEXT)
     article_meta = ArticleMeta(
