@@ -6,15 +6,33 @@ import re
 from datetime import date
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from pydantic import Strict as PydanticStrict
 
 from service.ingestion.readers import RECORD_KEYS
 from service.models import ArticleMeta, Filters, Passage
 from service.temporal import TimeIntent
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+def _stripped(value: str) -> str:
+    """The text without surrounding whitespace; whitespace alone is no text."""
+    value = value.strip()
+    if not value:
+        raise ValueError("must contain more than whitespace")
+    return value
+
+
+# The length limits hold for the text as sent (what the OpenAPI schema states), then it is stripped.
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000), AfterValidator(_stripped)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_stripped)]
 
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -86,6 +86,9 @@ def test_question_the_seeds_cannot_answer_is_insufficient(client: httpx.Client, 
     [
         ("/ask", {"question": ""}, "question"),
         ("/ask", {"question": "   "}, "question"),
+        # the schema's maxLength holds for the text as sent, surrounding whitespace included
+        ("/ask", {"question": "\n" + "*" * 2000}, "question"),
+        ("/search", {"query": " " + "x" * 2000}, "query"),
         ("/ask", {}, "question"),
         ("/ask", {"question": "x", "top_k": 0}, "top_k"),
         ("/search", {"query": "x", "top_k": 1000}, "top_k"),
