@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from service.citations import CheckedSentence, CitationVerifier
+from service.copies import copies_of_each
 from service.errors import BackendUnavailable
 from service.evidence import Evidence, EvidenceCheck
 from service.generation import INSUFFICIENT_ANSWER, Draft, Generator
@@ -37,6 +38,7 @@ class Citation:
     n: int
     passage: Passage
     quote: str
+    copies: tuple[Passage, ...] = ()  # passages of other articles carrying the same text (wire copy)
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,7 @@ class Prepared:
     refusal: Answer | None
     outlets_left_out: list[str] = field(default_factory=list)
     time_frame: TimeIntent | None = None
+    pool: list[Passage] = field(default_factory=list)  # the wider search, where wire copies are found
 
     @property
     def newest_first(self) -> bool:
@@ -358,7 +361,9 @@ class AnswerService:
                 evidence=evidence,
                 time_frame=retrieved.time_frame,
             )
-        return Prepared(passages, evidence, refusal, retrieved.outlets_left_out, retrieved.time_frame)
+        return Prepared(
+            passages, evidence, refusal, retrieved.outlets_left_out, retrieved.time_frame, retrieved.pool
+        )
 
     def prepare(
         self, question: str, top_k: int, filters: Filters | None = None, as_of: date | None = None
@@ -394,10 +399,17 @@ class AnswerService:
 
     def complete(self, answer: Answer, prepared: Prepared) -> Answer:
         """The answer with what was decided before it was written: the evidence check, the named
-        outlets left out (none when the answer is a refusal) and how the question's time was read."""
+        outlets left out (none when the answer is a refusal) and how the question's time was read;
+        each citation lists the passages of the wider search that carry its text in other articles."""
         left_out = [] if answer.insufficient else prepared.outlets_left_out
+        copies = copies_of_each([c.passage for c in answer.citations], prepared.pool)
+        citations = [replace(c, copies=tuple(f)) for c, f in zip(answer.citations, copies, strict=True)]
         return replace(
-            answer, evidence=prepared.evidence, outlets_left_out=left_out, time_frame=prepared.time_frame
+            answer,
+            citations=citations,
+            evidence=prepared.evidence,
+            outlets_left_out=left_out,
+            time_frame=prepared.time_frame,
         )
 
     def finish(

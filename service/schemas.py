@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Literal, Self
 
@@ -153,18 +154,33 @@ class ArticleOut(BaseModel):
         return cls.model_validate(meta, from_attributes=True)
 
 
+class CopyOut(BaseModel):
+    """A passage of another article that carries the same text as the result (wire copy)."""
+
+    chunk_id: str
+    article: ArticleOut
+
+    @classmethod
+    def of(cls, passage: Passage) -> CopyOut:
+        """From the copying passage."""
+        return cls(chunk_id=passage.chunk.id, article=ArticleOut.of(passage.chunk.article))
+
+
 class SearchResult(BaseModel):
-    """One retrieved passage."""
+    """One retrieved passage, with the other articles that carry the same text."""
 
     rank: int
     score: float
     chunk_id: str
     text: str
     article: ArticleOut
+    also_in: list[CopyOut] = Field(
+        default_factory=list, description="Passages of other articles with the same text (wire copy)."
+    )
 
     @classmethod
-    def of(cls, rank: int, passage: Passage) -> SearchResult:
-        """From a retrieved passage."""
+    def of(cls, rank: int, passage: Passage, copies: Sequence[Passage] = ()) -> SearchResult:
+        """From a retrieved passage and the passages of other articles that copy it."""
         chunk = passage.chunk
         return cls(
             rank=rank,
@@ -172,6 +188,7 @@ class SearchResult(BaseModel):
             chunk_id=chunk.id,
             text=chunk.text,
             article=ArticleOut.of(chunk.article),
+            also_in=[CopyOut.of(c) for c in copies],
         )
 
 
@@ -189,6 +206,9 @@ class CitationOut(BaseModel):
     quote: str = Field(description="The sentence of the passage the claim rests on.")
     article: ArticleOut
     attribution: str = Field(default="", description='Outlet and date, e.g. "The National, 25 March 2025".')
+    also_in: list[CopyOut] = Field(
+        default_factory=list, description="Passages of other articles with the same text (wire copy)."
+    )
 
 
 class SentenceOut(BaseModel):

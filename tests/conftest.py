@@ -249,6 +249,39 @@ def national_twice(
     return seed_with_national_twice(tmp_path_factory.mktemp("national-twice"), embedder)
 
 
+REPRINT_SOURCE = "Gulf Wire"
+
+
+def add_reprint(articles: Path) -> None:
+    """Seed 001 (Shafaq News) as another outlet reprinted it, word for word: a wire copy."""
+    body = next(SEEDS.glob("001_*.txt")).read_text(encoding="utf-8").split("Shafaq News/", 1)[1].strip()
+    record = {
+        "title": "Qaani holds talks in Baghdad",
+        "source": REPRINT_SOURCE,
+        "published_at": "2025-03-20",
+        "url": "https://example.com/gulf-wire/qaani-baghdad",
+        "body": body,
+    }
+    (articles / "reprint.json").write_text(json.dumps(record), encoding="utf-8")
+
+
+def seed_with_reprint(articles: Path, settings: Settings, embedder: Embedder) -> ChunkStore:
+    """The five seeds and a wire copy of seed 001 (``add_reprint``), ingested."""
+    shutil.copytree(SEEDS, articles)
+    add_reprint(articles)
+    store = build_store(settings)
+    assert len(IngestPipeline(store, embedder, settings).run([articles]).new) == 6
+    return store
+
+
+@pytest.fixture(scope="session")
+def wire_reprint(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Settings, ChunkStore]:
+    """The seeds plus a wire copy of seed 001 by another outlet (embedded Chroma), read-only."""
+    folder = tmp_path_factory.mktemp("wire-reprint")
+    settings = make_settings(folder / "data")
+    return settings, seed_with_reprint(folder / "articles", settings, embedder)
+
+
 @pytest.fixture(scope="session")
 def seeded_server(
     tmp_path_factory: pytest.TempPathFactory,

@@ -20,7 +20,8 @@ def test_search_ranks_seed_002_first_for_the_successor_question(client: httpx.Cl
     assert [r["rank"] for r in results] == list(range(1, len(results) + 1))
     # score: the cosine similarity to the query; the rank is the hybrid order, so it need not fall.
     assert all(-1.0 <= r["score"] <= 1.0 for r in results)
-    assert set(results[0]) == {"rank", "score", "chunk_id", "text", "article"}
+    assert set(results[0]) == {"rank", "score", "chunk_id", "text", "article", "also_in"}
+    assert all(r["also_in"] == [] for r in results)  # no seed carries another's text
     assert set(results[0]["article"]) == {"id", "title", "source", "author", "published", "origin"}
 
 

@@ -34,6 +34,14 @@ export function articleTitle(article) {
   return article.title || article.origin || article.id;
 }
 
+// The other outlets carrying the same passage (wire copy), or nothing.
+function alsoIn(copies) {
+  if (!copies || !copies.length) return null;
+  const where = copies.map((c) => [c.article.source || articleTitle(c.article), humanDate(c.article.published)]
+    .filter(Boolean).join(", "));
+  return el("span", { class: "also-in" }, ` · also in ${where.join("; ")}`);
+}
+
 // Text with [n] markers turned into buttons that open citation n.
 function withCitations(text, citations, openCitation) {
   const byN = new Map(citations.map((c) => [c.n, c]));
@@ -127,7 +135,8 @@ export function renderAnswer(answer, openCitation) {
           type: "button", class: "source-link",
           onclick: (event) => openCitation(c, event.currentTarget),
         }, `[${c.n}] ${articleTitle(c.article)}`),
-        el("span", { class: "meta" }, ` ${articleLine(c.article)}`)))));
+        el("span", { class: "meta" }, ` ${articleLine(c.article)}`),
+        alsoIn(c.also_in)))));
   }
   nodes.push(el("p", { class: "generator" }, `Answered by: ${answer.generator}`));
   return nodes;
@@ -142,6 +151,7 @@ export function renderResults(results, openResult) {
       el("button", { type: "button", class: "source-link", onclick: (e) => openResult(r, e.currentTarget) },
         articleTitle(r.article)),
       el("span", { class: "meta" }, ` ${[articleLine(r.article), `score ${r.score.toFixed(2)}`].filter(Boolean).join(" · ")}`),
+      alsoIn(r.also_in),
       el("p", { class: "snippet" }, r.text.length > 320 ? `${r.text.slice(0, 320)}…` : r.text))))];
 }
 

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -333,24 +334,56 @@ def test_page_asks_for_the_api_key_once_and_keeps_it_for_the_session(
         context.close()
 
 
-def test_a_named_outlet_left_out_of_the_answer_is_said_so(
-    browser: Browser, national_twice: tuple[Settings, ChunkStore], embedder: Embedder
-) -> None:
-    settings, store = national_twice  # The National has two articles on the visit, alike
-    app = extractive_app(settings, store, embedder)
-    with LiveServer(app) as server:
+@contextmanager
+def page_on_index(
+    browser: Browser, index: tuple[Settings, ChunkStore], embedder: Embedder, articles: int
+) -> Iterator[Page]:
+    """A fresh page on the chat UI of a server over another index; fails on any page error."""
+    settings, store = index
+    with LiveServer(extractive_app(settings, store, embedder)) as server:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         tab = context.new_page()
         errors: list[str] = []
         tab.on("pageerror", lambda exc: errors.append(str(exc)))
         tab.on("console", lambda m: m.type == "error" and errors.append(m.text))
         tab.goto(server.url + "/")
-        expect(tab.locator("#article-count")).to_have_text("6")
+        expect(tab.locator("#article-count")).to_have_text(str(articles))
+        yield tab
+        assert errors == []
+        context.close()
+
+
+def test_a_named_outlet_left_out_of_the_answer_is_said_so(
+    browser: Browser, national_twice: tuple[Settings, ChunkStore], embedder: Embedder
+) -> None:
+    # The National has two articles on the visit, alike
+    with page_on_index(browser, national_twice, embedder, articles=6) as tab:
         ask(tab, "What did The National and Shafaq News report about Esmail Qaani's visit to Baghdad?")
         reply = tab.locator(".turn.reply").last
         notice = reply.locator(".notice.left-out")
         expect(notice).to_contain_text("Not covered: The National", timeout=120_000)
         expect(reply.locator(".sources li")).to_contain_text(["Shafaq News"])
         tab.screenshot(path=str(RESULTS / "outlet-left-out.png"), full_page=True)
-        assert errors == []
-        context.close()
+
+
+def test_a_wire_copy_is_shown_once_with_the_outlet_that_reprinted_it(
+    browser: Browser, wire_reprint: tuple[Settings, ChunkStore], embedder: Embedder
+) -> None:
+    # seed 001 (Shafaq News) reprinted word for word by Gulf Wire
+    with page_on_index(browser, wire_reprint, embedder, articles=6) as tab:
+        question = "What did Ghaani tell Iraqi leaders about Israeli strikes?"
+        ask(tab, question)
+        sources = tab.locator(".turn.reply").last.locator(".sources li")
+        expect(sources.first).to_be_visible(timeout=120_000)
+        story = sources.filter(has_text=re.compile("Shafaq News|Gulf Wire"))
+        expect(story.first.locator(".also-in")).to_contain_text(re.compile("also in (Gulf Wire|Shafaq News)"))
+
+        tab.locator(".modes label", has_text="Search").click()
+        ask(tab, question)
+        results = tab.locator(".turn.reply").last.locator(".result")
+        expect(results.first).to_be_visible(timeout=60_000)
+        copied = results.filter(has=tab.locator(".also-in"))
+        expect(copied).to_have_count(1)
+        reprinted = re.compile("also in (Gulf Wire, 20|Shafaq News, 19) March 2025")
+        expect(copied.locator(".also-in")).to_contain_text(reprinted)
+        tab.screenshot(path=str(RESULTS / "wire-copy.png"), full_page=True)

@@ -11,6 +11,7 @@ from service.schemas import (
     AskRequest,
     AskResponse,
     CitationOut,
+    CopyOut,
     ErrorResponse,
     SentenceOut,
     TimeFrameOut,
@@ -30,6 +31,7 @@ def answer_response(answer: Answer) -> AskResponse:
                 quote=c.quote,
                 article=ArticleOut.of(c.passage.chunk.article),
                 attribution=attribution(c.passage.chunk.article),
+                also_in=[CopyOut.of(p) for p in c.copies],
             )
             for c in answer.citations
         ],

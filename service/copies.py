@@ -1,0 +1,90 @@
+"""Wire copy: passages of other articles that carry the same text, shown once in search results and
+listed with the citation of an answer.
+
+News outlets republish agency stories (AP, Reuters, AFP) near-verbatim, and a site repeats its own
+template paragraphs across articles. Listed separately, the copies of one passage fill a result
+list with the same text. A later passage is a copy of an earlier result when most of its word
+8-grams occur in the result (containment, as in near-duplicate detection by shingling), so it adds
+little the reader has not seen: a line or a word edited in by one outlet does not split them, a
+passage holding the result and much more besides stays a result of its own, and two reports of the
+same event in the outlets' own words share few 8-grams and stay separate results.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from service.models import Passage
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+SHINGLE_WORDS = 8
+COPY_SHARE = 0.8  # share of a copy's shingles the result must hold
+
+
+@dataclass
+class CopyGroup:
+    """One result and the passages of other articles that carry the same text."""
+
+    passage: Passage
+    copies: list[Passage] = field(default_factory=list)
+
+
+def shingles(text: str) -> frozenset[str]:
+    """The lower-cased word 8-grams of a text (none when it is shorter than eight words)."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    return frozenset(" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1))
+
+
+def is_copy(copy: frozenset[str], of: frozenset[str]) -> bool:
+    """Whether a passage (by its shingles) carries little besides the text of another."""
+    return bool(copy) and len(copy & of) >= COPY_SHARE * len(copy)
+
+
+def copies_of_each(passages: Sequence[Passage], candidates: Sequence[Passage]) -> list[list[Passage]]:
+    """For each passage, the candidates of other articles that copy it (the first of each article,
+    in the candidates' order); each candidate's shingles are computed once."""
+    if not passages:
+        return []
+    candidate_shingles = [(c, shingles(c.chunk.text)) for c in candidates]
+    found: list[list[Passage]] = []
+    for passage in passages:
+        own = shingles(passage.chunk.text)
+        copies: dict[str, Passage] = {}
+        for candidate, theirs in candidate_shingles:
+            article = candidate.chunk.article.id
+            other = article != passage.chunk.article.id and article not in copies
+            if other and is_copy(theirs, own):
+                copies[article] = candidate
+        found.append(list(copies.values()))
+    return found
+
+
+def fold_copies(passages: Sequence[Passage], limit: int) -> list[CopyGroup]:
+    """Up to ``limit`` results in the given order, each with the later passages that copy it.
+
+    A passage is folded into the first earlier result of another article it copies; passages of the
+    same article are never folded together.
+    """
+    groups: list[CopyGroup] = []
+    kept: list[frozenset[str]] = []
+    for passage in passages:
+        own = shingles(passage.chunk.text)
+        article = passage.chunk.article.id
+        home = next(
+            (
+                g
+                for g, s in zip(groups, kept, strict=True)
+                if g.passage.chunk.article.id != article
+                and all(c.chunk.article.id != article for c in g.copies)
+                and is_copy(own, s)
+            ),
+            None,
+        )
+        if home is not None:
+            home.copies.append(passage)
+        elif len(groups) < limit:
+            groups.append(CopyGroup(passage))
+            kept.append(own)
+    return groups
