@@ -12,13 +12,11 @@ same event in the outlets' own words share few 8-grams and stay separate results
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from service.models import Passage
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 SHINGLE_WORDS = 8
 COPY_SHARE = 0.8  # share of a copy's shingles the result must hold
 
@@ -31,15 +29,23 @@ class CopyGroup:
     copies: list[Passage] = field(default_factory=list)
 
 
-def shingles(text: str) -> frozenset[str]:
-    """The lower-cased word 8-grams of a text (none when it is shorter than eight words)."""
-    words = [w.lower() for w in _WORD.findall(text)]
-    return frozenset(" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1))
+Shingles = frozenset[tuple[str, ...]]
 
 
-def is_copy(copy: frozenset[str], of: frozenset[str]) -> bool:
+def shingles(text: str) -> Shingles:
+    """The lower-cased word 8-grams of a text (none when it is shorter than eight words).
+
+    Words are split at whitespace, punctuation attached: copies keep it, and splitting is twice as
+    fast as a word pattern (this runs on every /search and /ask).
+    """
+    words = text.lower().split()
+    return frozenset(zip(*(words[i:] for i in range(SHINGLE_WORDS)), strict=False))
+
+
+def is_copy(copy: Shingles, of: Shingles) -> bool:
     """Whether a passage (by its shingles) carries little besides the text of another."""
-    return bool(copy) and len(copy & of) >= COPY_SHARE * len(copy)
+    wanted = COPY_SHARE * len(copy)
+    return bool(copy) and len(of) >= wanted and len(copy & of) >= wanted
 
 
 def copies_of_each(passages: Sequence[Passage], candidates: Sequence[Passage]) -> list[list[Passage]]:
@@ -68,7 +74,7 @@ def fold_copies(passages: Sequence[Passage], limit: int) -> list[CopyGroup]:
     same article are never folded together.
     """
     groups: list[CopyGroup] = []
-    kept: list[frozenset[str]] = []
+    kept: list[Shingles] = []
     for passage in passages:
         own = shingles(passage.chunk.text)
         article = passage.chunk.article.id

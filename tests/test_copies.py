@@ -17,7 +17,9 @@ WIRE = (
     "discussions with Iraqi political and military leaders, a senior source said. Qaani met with "
     "leaders of the Coordination Framework, commanders of armed factions and Iran's ambassador to Iraq. "
     "Talks focused on Iraq's neutrality in regional conflicts and the need to keep security control "
-    "under state authority."
+    "under state authority. The meeting also addressed the fallout from recent US airstrikes on "
+    "Yemen's Houthis and broader regional developments. According to the source, Qaani conveyed "
+    "Tehran's concerns about the possibility of Israeli strikes on Iraqi territory and urged restraint."
 )
 # The same agency story as another outlet ran it: its own opening line, one word edited.
 REPRINT = "Baghdad (Wire) - " + WIRE.replace("a senior source said", "a senior source told the agency")
