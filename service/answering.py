@@ -194,19 +194,11 @@ class Retrieved:
 
 @dataclass(frozen=True)
 class Prepared:
-    """What answering needs before a generator runs: passages, evidence, order, or a refusal."""
+    """What answering needs before a generator runs: the retrieval, the evidence check, or a refusal."""
 
-    passages: list[Passage]
+    retrieved: Retrieved
     evidence: Evidence | None
     refusal: Answer | None
-    outlets_left_out: list[str] = field(default_factory=list)
-    time_frame: TimeIntent | None = None
-    pool: list[Passage] = field(default_factory=list)  # the wider search, where wire copies are found
-
-    @property
-    def newest_first(self) -> bool:
-        """True when the passages are in newest-first order (a "latest" question)."""
-        return self.time_frame is not None and self.time_frame.newest_first
 
 
 def _interleave(groups: Sequence[Sequence[Passage]], limit: int) -> list[Passage]:
@@ -361,9 +353,7 @@ class AnswerService:
                 evidence=evidence,
                 time_frame=retrieved.time_frame,
             )
-        return Prepared(
-            passages, evidence, refusal, retrieved.outlets_left_out, retrieved.time_frame, retrieved.pool
-        )
+        return Prepared(retrieved, evidence, refusal)
 
     def prepare(
         self, question: str, top_k: int, filters: Filters | None = None, as_of: date | None = None
@@ -381,7 +371,7 @@ class AnswerService:
         """The verified answer from prepared passages, or its refusal; /ask and the stream share it."""
         if prepared.refusal is not None:
             return prepared.refusal
-        passages = prepared.passages
+        passages = prepared.retrieved.passages
         degraded, reason = False, ""
         try:
             draft = self._generator.generate(question, passages)
@@ -394,22 +384,24 @@ class AnswerService:
             draft = self._fallback.generate(question, passages)
             degraded, reason = True, f"{self._generator.name} failed: {type(exc).__name__}"
         return self.complete(
-            self.finish(draft, passages, degraded, reason, newest_first=prepared.newest_first), prepared
+            self.finish(draft, passages, degraded, reason, newest_first=prepared.retrieved.newest_first),
+            prepared,
         )
 
     def complete(self, answer: Answer, prepared: Prepared) -> Answer:
         """The answer with what was decided before it was written: the evidence check, the named
         outlets left out (none when the answer is a refusal) and how the question's time was read;
         each citation lists the passages of the wider search that carry its text in other articles."""
-        left_out = [] if answer.insufficient else prepared.outlets_left_out
-        copies = copies_of_each([c.passage for c in answer.citations], prepared.pool)
+        retrieved = prepared.retrieved
+        left_out = [] if answer.insufficient else retrieved.outlets_left_out
+        copies = copies_of_each([c.passage for c in answer.citations], retrieved.pool)
         citations = [replace(c, copies=tuple(f)) for c, f in zip(answer.citations, copies, strict=True)]
         return replace(
             answer,
             citations=citations,
             evidence=prepared.evidence,
             outlets_left_out=left_out,
-            time_frame=prepared.time_frame,
+            time_frame=retrieved.time_frame,
         )
 
     def finish(

@@ -28,6 +28,13 @@ class CopyGroup:
     passage: Passage
     copies: list[Passage] = field(default_factory=list)
 
+    def holds(self, passage: Passage) -> bool:
+        """Whether the passage's article is already in the group (an article is never its own copy)."""
+        article = passage.chunk.article.id
+        return article == self.passage.chunk.article.id or any(
+            c.chunk.article.id == article for c in self.copies
+        )
+
 
 Shingles = frozenset[tuple[str, ...]]
 
@@ -54,17 +61,13 @@ def copies_of_each(passages: Sequence[Passage], candidates: Sequence[Passage]) -
     if not passages:
         return []
     candidate_shingles = [(c, shingles(c.chunk.text)) for c in candidates]
-    found: list[list[Passage]] = []
-    for passage in passages:
-        own = shingles(passage.chunk.text)
-        copies: dict[str, Passage] = {}
+    groups = [CopyGroup(p) for p in passages]
+    for group in groups:
+        own = shingles(group.passage.chunk.text)
         for candidate, theirs in candidate_shingles:
-            article = candidate.chunk.article.id
-            other = article != passage.chunk.article.id and article not in copies
-            if other and is_copy(theirs, own):
-                copies[article] = candidate
-        found.append(list(copies.values()))
-    return found
+            if not group.holds(candidate) and is_copy(theirs, own):
+                group.copies.append(candidate)
+    return [g.copies for g in groups]
 
 
 def fold_copies(passages: Sequence[Passage], limit: int) -> list[CopyGroup]:
@@ -77,16 +80,8 @@ def fold_copies(passages: Sequence[Passage], limit: int) -> list[CopyGroup]:
     kept: list[Shingles] = []
     for passage in passages:
         own = shingles(passage.chunk.text)
-        article = passage.chunk.article.id
         home = next(
-            (
-                g
-                for g, s in zip(groups, kept, strict=True)
-                if g.passage.chunk.article.id != article
-                and all(c.chunk.article.id != article for c in g.copies)
-                and is_copy(own, s)
-            ),
-            None,
+            (g for g, s in zip(groups, kept, strict=True) if not g.holds(passage) and is_copy(own, s)), None
         )
         if home is not None:
             home.copies.append(passage)

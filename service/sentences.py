@@ -8,6 +8,7 @@ from functools import lru_cache
 
 import llama_index.core
 import nltk
+from nltk.tokenize import PunktTokenizer
 
 _CITATION = re.compile(r"\s*\[(\d+)\]")
 
@@ -25,15 +26,26 @@ def ensure_nltk_data() -> None:
     _ensure_punkt()
 
 
+@lru_cache(maxsize=1)
+def _punkt() -> PunktTokenizer:
+    """NLTK's English Punkt model (what ``nltk.sent_tokenize`` uses), loaded once."""
+    _ensure_punkt()
+    return PunktTokenizer("english")
+
+
 def split_sentences(text: str) -> list[str]:
     """The sentences of a text, stripped, empty ones dropped; paragraphs never merge."""
-    _ensure_punkt()
     sentences: list[str] = []
     for paragraph in re.split(r"\n\s*\n|\n", text):
         paragraph = paragraph.strip()
         if paragraph:
-            sentences.extend(s.strip() for s in nltk.sent_tokenize(paragraph) if s.strip())
+            sentences.extend(s.strip() for s in _punkt().tokenize(paragraph) if s.strip())
     return sentences
+
+
+def sentence_spans(paragraph: str) -> list[tuple[int, int]]:
+    """Where each sentence of one paragraph starts and ends, to cut some out and keep the rest as is."""
+    return list(_punkt().span_tokenize(paragraph))
 
 
 def citation_numbers(text: str) -> list[int]:

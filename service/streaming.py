@@ -146,7 +146,7 @@ def _events(answers: AnswerService, question: str, retrieved: Retrieved) -> Iter
         yield from _checked_deltas(answer)
         yield Final(answer)
         return
-    newest_first = prepared.newest_first
+    newest_first = retrieved.newest_first
     # The draft keeps the generator's own passage markers: finish() renumbers them itself.
     raw: list[str] = []
     try:

@@ -252,8 +252,10 @@ def national_twice(
 REPRINT_SOURCE = "Gulf Wire"
 
 
-def add_reprint(articles: Path) -> None:
-    """Seed 001 (Shafaq News) as another outlet reprinted it, word for word: a wire copy."""
+def seed_with_reprint(articles: Path, settings: Settings, embedder: Embedder) -> ChunkStore:
+    """The five seeds and seed 001 (Shafaq News) as another outlet reprinted it word for word (a wire
+    copy), ingested."""
+    shutil.copytree(SEEDS, articles)
     body = next(SEEDS.glob("001_*.txt")).read_text(encoding="utf-8").split("Shafaq News/", 1)[1].strip()
     record = {
         "title": "Qaani holds talks in Baghdad",
@@ -263,12 +265,6 @@ def add_reprint(articles: Path) -> None:
         "body": body,
     }
     (articles / "reprint.json").write_text(json.dumps(record), encoding="utf-8")
-
-
-def seed_with_reprint(articles: Path, settings: Settings, embedder: Embedder) -> ChunkStore:
-    """The five seeds and a wire copy of seed 001 (``add_reprint``), ingested."""
-    shutil.copytree(SEEDS, articles)
-    add_reprint(articles)
     store = build_store(settings)
     assert len(IngestPipeline(store, embedder, settings).run([articles]).new) == 6
     return store

@@ -11,11 +11,8 @@ Nintendo." before "Vox Media may earn commissions …"). The patterns describe t
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-from nltk.tokenize import PunktTokenizer
-
-from service.sentences import ensure_nltk_data
+from service.sentences import sentence_spans
 
 _FURNITURE = re.compile(
     r"\{\{\s*[#^/]?\s*\w+\s*\}\}"  # an unrendered mustache template
@@ -36,12 +33,6 @@ _FURNITURE = re.compile(
 _MOSTLY = 0.6
 
 
-@lru_cache(maxsize=1)
-def _punkt() -> PunktTokenizer:
-    ensure_nltk_data()
-    return PunktTokenizer("english")
-
-
 def is_furniture(sentence: str) -> bool:
     """Whether one sentence is a form, a disclosure or a template rather than reporting."""
     return _FURNITURE.search(sentence) is not None
@@ -51,7 +42,7 @@ def without_furniture(paragraph: str) -> str:
     """The paragraph with its furniture sentences cut out; "" when nothing else is left."""
     if not _FURNITURE.search(paragraph):
         return paragraph
-    spans = list(_punkt().span_tokenize(paragraph))
+    spans = sentence_spans(paragraph)
     kept = [paragraph[a:b] for a, b in spans if not is_furniture(paragraph[a:b])]
     if len(kept) == len(spans):
         return paragraph
