@@ -84,7 +84,7 @@ class RetrievalSettings(BaseModel):
         ),
     )
     sentence_depth: int = Field(
-        default=30, ge=1, le=1000, description="Passages at the head of the fused ranking that are re-sorted."
+        default=60, ge=1, le=1000, description="Passages at the head of the fused ranking that are re-sorted."
     )
     candidates: int = Field(default=100, ge=1, le=1000, description="Passages each leg proposes for fusion.")
     named_source_weight: float = Field(
