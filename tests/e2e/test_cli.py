@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -15,6 +17,7 @@ import pytest
 from tests.conftest import SEEDS, free_port
 
 pytestmark = pytest.mark.e2e
+ROOT = SEEDS.parent
 
 
 @pytest.fixture()
@@ -38,33 +41,39 @@ def run_ingest(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[s
     )
 
 
+@contextmanager
+def running(command: list[str], env: dict[str, str], port: int, log_path: Path) -> Iterator[str]:
+    """The server a command starts, once /healthz answers (at most 300 s: ``make serve`` ingests
+    first); stopped with every process it started (``make`` runs the server as its child)."""
+    url = f"http://127.0.0.1:{port}"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            deadline = time.monotonic() + 300
+            while True:
+                assert process.poll() is None, log_path.read_text()
+                assert time.monotonic() < deadline, log_path.read_text()
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.3)
+            yield url
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+
+
 @pytest.fixture()
 def served(env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     first = run_ingest(env, str(SEEDS))
     assert first.returncode == 0, first.stderr
     port = free_port()
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert process.poll() is None, (tmp_path / "server.log").read_text()
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
+    command = [sys.executable, "-m", "service", "--host", "127.0.0.1", "--port", str(port)]
+    with running(command, env, port, tmp_path / "server.log") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 def test_ingest_cli_prints_a_summary_and_is_idempotent(env: dict[str, str], tmp_path: Path) -> None:
@@ -112,3 +121,22 @@ def test_a_bad_setting_stops_both_commands_with_its_name(env: dict[str, str]) ->
         assert done.returncode == 2
         assert "invalid settings: RAG_RETRIEVAL__SOURCE_MARGIN" in " ".join(done.stderr.split())
         assert "Traceback" not in done.stderr
+
+
+def test_make_serve_the_readme_s_first_command_ingests_the_seeds_and_serves_them(tmp_path: Path) -> None:
+    # As a user runs it, with the defaults (generator auto: no Ollama answers here, so extractive),
+    # on the repository's venv, which `make test` has installed.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    port = free_port()
+    command = ["make", "serve", f"PORT={port}", f"RAG_DATA_DIR={tmp_path / 'data'}"]
+    with running(command, env, port, tmp_path / "make.log") as url:
+        assert httpx.get(f"{url}/readyz", timeout=10).status_code == 200
+        assert len(httpx.get(f"{url}/articles").json()["articles"]) == 5
+        asked = httpx.post(
+            f"{url}/ask",
+            json={"question": "Who took over the Quds Force after Soleimani was killed?"},
+            timeout=60,
+        ).json()
+    assert asked["generator"] == "extractive" and asked["citations"]
+    assert asked["citations"][0]["article"]["origin"].startswith("002_")
+    assert (tmp_path / "data" / "chroma").is_dir()  # the data dir given, not ./data
