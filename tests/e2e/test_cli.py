@@ -124,9 +124,10 @@ def test_a_bad_setting_stops_both_commands_with_its_name(env: dict[str, str]) ->
 
 
 def test_make_serve_the_readme_s_first_command_ingests_the_seeds_and_serves_them(tmp_path: Path) -> None:
-    # As a user runs it, with the defaults (generator auto: no Ollama answers here, so extractive),
-    # on the repository's venv, which `make test` has installed.
+    # As a user runs it, with the defaults, on the repository's venv (which `make test` installed);
+    # generator auto finds no Ollama at a port nothing listens on, so it answers extractively.
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env["RAG_OLLAMA__BASE_URL"] = f"http://127.0.0.1:{free_port()}"
     port = free_port()
     command = ["make", "serve", f"PORT={port}", f"RAG_DATA_DIR={tmp_path / 'data'}"]
     with running(command, env, port, tmp_path / "make.log") as url:
