@@ -5,12 +5,18 @@ exported with ``torch.onnx.export`` and quantized with ONNX Runtime's dynamic in
 (per-channel weights); the result is cached in ``RAG_MODEL_CACHE_DIR`` (default
 ``RAG_DATA_DIR/models/``) and reused. Processes exporting at once (API replicas starting together)
 each write temp files of their own and move the result into place atomically. Nothing is
-downloaded. Vectors agree with the fp32 model to a cosine of about 0.98 or better.
+downloaded. The graph takes the inputs the model's tokenizer gives (BERT's token type ids, none for
+MPNet or RoBERTa), pads with the model's own pad token and truncates where sentence-transformers
+does. all-MiniLM-L6-v2's vectors agree with the fp32 model's to a cosine of about 0.98 or better;
+other models may lose more to int8 (all-mpnet-base-v2: 0.87), so the export measures its agreement
+on a sample and logs a warning under ``LEAST_AGREEMENT``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import os
 import threading
 import uuid
@@ -25,6 +31,18 @@ from numpy.typing import NDArray
 from service.embeddings import embed_in_batches
 
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# Texts the int8 export is checked on against the fp32 one, in one padded batch, as ingest runs it.
+_AGREEMENT_SAMPLE = (
+    "Who succeeded Qassem Soleimani as commander of the Quds Force?",
+    "The central bank raised interest rates by a quarter point on Wednesday, its third rise this year.",
+    "Apple unveiled a new iPhone with a faster chip and a better camera at its autumn event.",
+    "Prosecutors said the founder knowingly committed fraud to gain wealth, power and influence.",
+    "Rain is expected.",
+)
+# Least cosine between an int8 vector and the fp32 one below which the export is reported as lossy
+# (all-MiniLM-L6-v2 agrees to 0.99 on it, all-mpnet-base-v2 to 0.87).
+LEAST_AGREEMENT = 0.95
+logger = logging.getLogger(__name__)
 _EXPORT_VERSION = "1"  # bump when the exported graph changes, so caches are rebuilt
 
 
@@ -34,16 +52,16 @@ def _cache_name(model_path: str) -> str:
     return f"{Path(model_path.rstrip('/')).name}-{digest}-int8.onnx"
 
 
-def _export(torch: Any, module: Any, sample: dict[str, Any], path: Path) -> None:
+def _export(torch: Any, module: Any, sample: dict[str, Any], inputs: Sequence[str], path: Path) -> None:
     """Trace the pooled model to an ONNX file with batch and sequence length left dynamic."""
     torch.onnx.export(
         module,
-        tuple(sample[name] for name in _INPUTS),
+        tuple(sample[name] for name in inputs),
         str(path),
-        input_names=list(_INPUTS),
+        input_names=list(inputs),
         output_names=["sentence_embedding"],
         dynamic_axes={
-            **{name: {0: "batch", 1: "sequence"} for name in _INPUTS},
+            **{name: {0: "batch", 1: "sequence"} for name in inputs},
             "sentence_embedding": {0: "batch"},
         },
         opset_version=17,
@@ -67,15 +85,19 @@ def export_int8(model_path: str, target: Path) -> Path:
             super().__init__()
             self.transformer = transformer
 
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any = None) -> Any:
+            extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
             hidden = self.transformer(  # type: ignore[operator]
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+                input_ids=input_ids, attention_mask=attention_mask, **extra
             ).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(mean, p=2, dim=1)
 
     sample = model.preprocess(["an example sentence", "and another, a little longer one"])
+    # what the model's tokenizer gives, as sentence-transformers passes it: BERT's tokenizers give
+    # token type ids, MPNet's and RoBERTa's do not
+    inputs = [name for name in _INPUTS if name in sample]
     target.parent.mkdir(parents=True, exist_ok=True)
     unique = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # another process may export at the same time
     fp32 = target.with_name(f"{target.name}.{unique}.fp32.tmp")
@@ -83,13 +105,34 @@ def export_int8(model_path: str, target: Path) -> Path:
     try:
         with warnings.catch_warnings():  # the legacy exporter's deprecation and tracer notices
             warnings.simplefilter("ignore")
-            _export(torch, Pooled().eval(), sample, fp32)
+            _export(torch, Pooled().eval(), sample, inputs, fp32)
         quantize_dynamic(str(fp32), str(quantized), weight_type=QuantType.QInt8, per_channel=True)
+        batch = model.preprocess(list(_AGREEMENT_SAMPLE))
+        agreement = int8_agreement(fp32, quantized, {name: batch[name].numpy() for name in inputs})
+        if agreement < LEAST_AGREEMENT:
+            logger.warning(
+                "the int8 export of %s agrees with the fp32 model only to a cosine of %.3f (under %.2f): "
+                "RAG_EMBEDDING_BACKEND=torch keeps its full precision",
+                model_path,
+                agreement,
+                LEAST_AGREEMENT,
+            )
         os.replace(quantized, target)  # atomic: a concurrent reader sees no half-written model
     finally:
         fp32.unlink(missing_ok=True)
         quantized.unlink(missing_ok=True)
     return target
+
+
+def int8_agreement(fp32: Path, quantized: Path, feeds: dict[str, Any]) -> float:
+    """The least cosine between the two ONNX models' vectors for the same batch."""
+    import onnxruntime
+
+    def vectors(path: Path) -> NDArray[np.float32]:
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        return np.asarray(session.run(["sentence_embedding"], feeds)[0], dtype=np.float32)
+
+    return float((vectors(fp32) * vectors(quantized)).sum(axis=1).min())
 
 
 class OnnxInt8Embedder:
@@ -117,26 +160,43 @@ class OnnxInt8Embedder:
         # transformers' AutoTokenizer without importing transformers (and with it torch, ~300 MB).
         self._tokenizer = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=self._max_length)
-        self._tokenizer.enable_padding(pad_id=self._pad_id(self._tokenizer), pad_token="[PAD]")
+        pad_token, pad_id = self._pad_token(model_path, self._tokenizer)
+        self._tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token)
+        # the inputs the exported graph takes (no token type ids for MPNet-like models)
+        self._inputs = [i.name for i in self._session.get_inputs()]
         self._dimension = int(self._session.get_outputs()[0].shape[-1] or 384)
         self._lock = threading.Lock()
 
     @staticmethod
     def _max_seq_length(model_path: str) -> int:
-        """The sentence-transformers truncation length of the model (256 for MiniLM)."""
-        import json
-
-        config = Path(model_path) / "sentence_bert_config.json"
-        try:
-            return int(json.loads(config.read_text(encoding="utf-8"))["max_seq_length"])
-        except (OSError, ValueError, KeyError):
-            return 256
+        """The sentence-transformers truncation length of the model (256 for MiniLM): its
+        ``sentence_bert_config.json``, else its tokenizer's ``model_max_length`` (where
+        sentence-transformers 5 and later save it), else 256."""
+        for name, key in (
+            ("sentence_bert_config.json", "max_seq_length"),
+            ("tokenizer_config.json", "model_max_length"),
+        ):
+            try:
+                length = int(json.loads((Path(model_path) / name).read_text(encoding="utf-8"))[key])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            if 0 < length < 100_000:  # transformers writes a huge number for "no limit"
+                return length
+        return 256
 
     @staticmethod
-    def _pad_id(tokenizer: Any) -> int:
-        """The id of the padding token (0 in BERT vocabularies)."""
-        pad = tokenizer.token_to_id("[PAD]")
-        return 0 if pad is None else int(pad)
+    def _pad_token(model_path: str, tokenizer: Any) -> tuple[str, int]:
+        """The padding token and its id: the model's own (``<pad>`` for MPNet), else BERT's ``[PAD]``."""
+        token: Any = "[PAD]"
+        try:
+            declared = json.loads((Path(model_path) / "special_tokens_map.json").read_text(encoding="utf-8"))
+            token = declared.get("pad_token") or token
+        except (OSError, ValueError, AttributeError):
+            pass
+        if isinstance(token, dict):
+            token = token.get("content") or "[PAD]"
+        pad = tokenizer.token_to_id(str(token))
+        return str(token), 0 if pad is None else int(pad)
 
     @property
     def name(self) -> str:
@@ -156,10 +216,11 @@ class OnnxInt8Embedder:
         """One run of the session: tokenise under the lock, infer outside it (sessions are thread-safe)."""
         with self._lock:
             encodings = self._tokenizer.encode_batch(texts)
-        feeds = {
-            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        columns = {
+            "input_ids": [e.ids for e in encodings],
+            "attention_mask": [e.attention_mask for e in encodings],
+            "token_type_ids": [e.type_ids for e in encodings],
         }
+        feeds = {name: np.array(columns[name], dtype=np.int64) for name in self._inputs}
         result = self._session.run(["sentence_embedding"], feeds)
         return np.asarray(result[0], dtype=np.float32)
