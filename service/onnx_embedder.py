@@ -31,6 +31,8 @@ from numpy.typing import NDArray
 from service.embeddings import embed_in_batches
 
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# Where each input is in a ``tokenizers`` Encoding.
+_ENCODING_FIELDS = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
 # Texts the int8 export is checked on against the fp32 one, in one padded batch, as ingest runs it.
 _AGREEMENT_SAMPLE = (
     "Who succeeded Qassem Soleimani as commander of the Quds Force?",
@@ -186,17 +188,18 @@ class OnnxInt8Embedder:
 
     @staticmethod
     def _pad_token(model_path: str, tokenizer: Any) -> tuple[str, int]:
-        """The padding token and its id: the model's own (``<pad>`` for MPNet), else BERT's ``[PAD]``."""
-        token: Any = "[PAD]"
-        try:
-            declared = json.loads((Path(model_path) / "special_tokens_map.json").read_text(encoding="utf-8"))
-            token = declared.get("pad_token") or token
-        except (OSError, ValueError, AttributeError):
-            pass
-        if isinstance(token, dict):
-            token = token.get("content") or "[PAD]"
-        pad = tokenizer.token_to_id(str(token))
-        return str(token), 0 if pad is None else int(pad)
+        """The padding token and its id: the model's own (``<pad>`` for MPNet), as its
+        ``special_tokens_map.json`` or ``tokenizer_config.json`` names it, else BERT's ``[PAD]``."""
+        for name in ("special_tokens_map.json", "tokenizer_config.json"):
+            try:
+                declared = json.loads((Path(model_path) / name).read_text(encoding="utf-8")).get("pad_token")
+            except (OSError, ValueError, AttributeError):
+                continue
+            token = declared.get("content") if isinstance(declared, dict) else declared
+            if isinstance(token, str) and tokenizer.token_to_id(token) is not None:
+                return token, int(tokenizer.token_to_id(token))
+        pad = tokenizer.token_to_id("[PAD]")
+        return "[PAD]", 0 if pad is None else int(pad)
 
     @property
     def name(self) -> str:
@@ -216,11 +219,9 @@ class OnnxInt8Embedder:
         """One run of the session: tokenise under the lock, infer outside it (sessions are thread-safe)."""
         with self._lock:
             encodings = self._tokenizer.encode_batch(texts)
-        columns = {
-            "input_ids": [e.ids for e in encodings],
-            "attention_mask": [e.attention_mask for e in encodings],
-            "token_type_ids": [e.type_ids for e in encodings],
+        feeds = {
+            name: np.array([getattr(e, _ENCODING_FIELDS[name]) for e in encodings], dtype=np.int64)
+            for name in self._inputs
         }
-        feeds = {name: np.array(columns[name], dtype=np.int64) for name in self._inputs}
         result = self._session.run(["sentence_embedding"], feeds)
         return np.asarray(result[0], dtype=np.float32)

@@ -299,6 +299,8 @@ def test_int8_export_of_a_model_without_token_type_ids_gives_its_fp32_vectors(
     assert isinstance(encoder, OnnxInt8Embedder)
     assert [i.name for i in encoder._session.get_inputs()] == ["input_ids", "attention_mask"]
     assert max(len(e.ids) for e in encoder._tokenizer.encode_batch(SAMPLES)) == 128
+    assert encoder._tokenizer.padding is not None
+    assert (encoder._tokenizer.padding["pad_token"], encoder._tokenizer.padding["pad_id"]) == ("<pad>", 1)
     reference = SentenceTransformer(str(tiny_mpnet), device="cpu").encode(SAMPLES, normalize_embeddings=True)
     batched = encoder.embed(SAMPLES)
     single = np.stack([encoder.embed([text])[0] for text in SAMPLES])
