@@ -33,8 +33,9 @@ from service.embeddings import embed_in_batches
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # Where each input is in a ``tokenizers`` Encoding.
 _ENCODING_FIELDS = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
-# Texts the int8 export is checked on against the fp32 one, in one padded batch, as ingest runs it.
-_AGREEMENT_SAMPLE = (
+# Texts the export traces the model with, then checks the int8 export against the fp32 one on, in
+# one padded batch, as ingest runs it.
+_SAMPLE = (
     "Who succeeded Qassem Soleimani as commander of the Quds Force?",
     "The central bank raised interest rates by a quarter point on Wednesday, its third rise this year.",
     "Apple unveiled a new iPhone with a faster chip and a better camera at its autumn event.",
@@ -96,7 +97,7 @@ def export_int8(model_path: str, target: Path) -> Path:
             mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(mean, p=2, dim=1)
 
-    sample = model.preprocess(["an example sentence", "and another, a little longer one"])
+    sample = model.preprocess(list(_SAMPLE))
     # what the model's tokenizer gives, as sentence-transformers passes it: BERT's tokenizers give
     # token type ids, MPNet's and RoBERTa's do not
     inputs = [name for name in _INPUTS if name in sample]
@@ -109,8 +110,7 @@ def export_int8(model_path: str, target: Path) -> Path:
             warnings.simplefilter("ignore")
             _export(torch, Pooled().eval(), sample, inputs, fp32)
         quantize_dynamic(str(fp32), str(quantized), weight_type=QuantType.QInt8, per_channel=True)
-        batch = model.preprocess(list(_AGREEMENT_SAMPLE))
-        agreement = int8_agreement(fp32, quantized, {name: batch[name].numpy() for name in inputs})
+        agreement = int8_agreement(fp32, quantized, {name: sample[name].numpy() for name in inputs})
         if agreement < LEAST_AGREEMENT:
             logger.warning(
                 "the int8 export of %s agrees with the fp32 model only to a cosine of %.3f (under %.2f): "
@@ -135,6 +135,15 @@ def int8_agreement(fp32: Path, quantized: Path, feeds: dict[str, Any]) -> float:
         return np.asarray(session.run(["sentence_embedding"], feeds)[0], dtype=np.float32)
 
     return float((vectors(fp32) * vectors(quantized)).sum(axis=1).min())
+
+
+def _model_file(model_path: str, name: str) -> dict[str, Any]:
+    """A JSON file of the model folder as a dict; empty when it is missing or not a JSON object."""
+    try:
+        content = json.loads((Path(model_path) / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return content if isinstance(content, dict) else {}
 
 
 class OnnxInt8Embedder:
@@ -178,11 +187,8 @@ class OnnxInt8Embedder:
             ("sentence_bert_config.json", "max_seq_length"),
             ("tokenizer_config.json", "model_max_length"),
         ):
-            try:
-                length = int(json.loads((Path(model_path) / name).read_text(encoding="utf-8"))[key])
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
-            if 0 < length < 100_000:  # transformers writes a huge number for "no limit"
+            length = _model_file(model_path, name).get(key)
+            if isinstance(length, int) and 0 < length < 100_000:  # transformers writes a huge "no limit"
                 return length
         return 256
 
@@ -191,13 +197,10 @@ class OnnxInt8Embedder:
         """The padding token and its id: the model's own (``<pad>`` for MPNet), as its
         ``special_tokens_map.json`` or ``tokenizer_config.json`` names it, else BERT's ``[PAD]``."""
         for name in ("special_tokens_map.json", "tokenizer_config.json"):
-            try:
-                declared = json.loads((Path(model_path) / name).read_text(encoding="utf-8")).get("pad_token")
-            except (OSError, ValueError, AttributeError):
-                continue
+            declared = _model_file(model_path, name).get("pad_token")
             token = declared.get("content") if isinstance(declared, dict) else declared
-            if isinstance(token, str) and tokenizer.token_to_id(token) is not None:
-                return token, int(tokenizer.token_to_id(token))
+            if isinstance(token, str) and (pad := tokenizer.token_to_id(token)) is not None:
+                return token, int(pad)
         pad = tokenizer.token_to_id("[PAD]")
         return "[PAD]", 0 if pad is None else int(pad)
 
