@@ -166,6 +166,13 @@ class CopyOut(BaseModel):
         return cls(chunk_id=passage.chunk.id, article=ArticleOut.of(passage.chunk.article))
 
 
+# The passages of other articles carrying a result's or a citation's text (wire copy).
+AlsoIn = Annotated[
+    list[CopyOut],
+    Field(default_factory=list, description="Passages of other articles with the same text (wire copy)."),
+]
+
+
 class SearchResult(BaseModel):
     """One retrieved passage, with the other articles that carry the same text."""
 
@@ -174,9 +181,7 @@ class SearchResult(BaseModel):
     chunk_id: str
     text: str
     article: ArticleOut
-    also_in: list[CopyOut] = Field(
-        default_factory=list, description="Passages of other articles with the same text (wire copy)."
-    )
+    also_in: AlsoIn
 
     @classmethod
     def of(cls, rank: int, passage: Passage, copies: Sequence[Passage] = ()) -> SearchResult:
@@ -206,9 +211,7 @@ class CitationOut(BaseModel):
     quote: str = Field(description="The sentence of the passage the claim rests on.")
     article: ArticleOut
     attribution: str = Field(default="", description='Outlet and date, e.g. "The National, 25 March 2025".')
-    also_in: list[CopyOut] = Field(
-        default_factory=list, description="Passages of other articles with the same text (wire copy)."
-    )
+    also_in: AlsoIn
 
 
 class SentenceOut(BaseModel):
