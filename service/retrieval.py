@@ -26,7 +26,8 @@ when they cannot be read) and reuses the query's BM25 scores, so a search makes 
 which chunks are live.
 
 A passage's ``score`` is its cosine similarity to the query (what the answering threshold reads);
-the order is the fused order.
+the order is the fused order. How lists are merged and re-ordered lives in service.ranking, the
+search's BM25 scores in service.query_scores; this module decides what is retrieved and ranked.
 """
 
 from __future__ import annotations
@@ -36,8 +37,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
-from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,6 +46,18 @@ from service.feedback import FEEDBACK_PASSAGES, asks_for_name, feedback_names
 from service.lexical import LexicalIndex, LexicalSnapshot, tokenize, top_positions
 from service.models import Chunk, Filters, Passage
 from service.query_analysis import NamedOutlet, QueryAnalysis, QueryAnalyzer, narrow, question_pieces
+from service.query_scores import QueryScores, clause_scores
+from service.ranking import (
+    OutletRanking,
+    Ranked,
+    Scored,
+    confident_outlets,
+    diversify,
+    fused_scores,
+    lead_with_confident,
+    rerank_by_sentences,
+    resort_head,
+)
 from service.sentence_terms import PieceWeights
 from service.sentence_vectors import chunk_vectors
 from service.settings import RetrievalSettings
@@ -55,9 +66,6 @@ from service.vectors import QueryVectors, VectorCache
 
 log = logging.getLogger(__name__)
 
-Ranked = list[Chunk]
-Scored = list[tuple[Chunk, float]]  # best first
-
 
 @dataclass(frozen=True)
 class _Analyzed:
@@ -65,36 +73,6 @@ class _Analyzed:
 
     generation: str
     analyzer: QueryAnalyzer
-
-
-@dataclass(frozen=True)
-class OutletRanking:
-    """A retrieval restricted to one outlet the query names: its chunks by fused score, best first."""
-
-    outlet: NamedOutlet
-    scored: Scored
-
-    @cached_property
-    def articles(self) -> list[tuple[str, float]]:
-        """The outlet's articles by their best chunk's score, best first."""
-        best: dict[str, float] = {}
-        for chunk, score in self.scored:
-            best.setdefault(chunk.article.id, score)
-        return list(best.items())
-
-    @cached_property
-    def margin(self) -> float:
-        """How far the best article leads the next: (best − second) / best; 1 when it stands alone.
-
-        Measured on MultiHop-RAG, the larger it is, the likelier the best article is the one the
-        question means (see README, "Benchmarks").
-        """
-        articles = self.articles
-        if not articles or articles[0][1] <= 0:
-            return 0.0
-        if len(articles) == 1:
-            return 1.0
-        return (articles[0][1] - articles[1][1]) / articles[0][1]
 
 
 @dataclass(frozen=True)
@@ -123,143 +101,6 @@ class Retrieval:
     outlets: list[OutletRanking] = field(default_factory=list)
     confident: list[OutletArticle] = field(default_factory=list)
     leader: list[Passage] = field(default_factory=list)
-
-
-def fused_scores(lists: Sequence[tuple[Scored, float]]) -> Scored:
-    """Weighted score fusion: sum over the lists of weight × the chunk's score / the list's best score.
-
-    Each list is scaled by its own best score, so the best passage of a retrieval restricted to
-    one named outlet counts as much as the best of the whole query. Measured on MultiHop-RAG this
-    beats reciprocal rank fusion of the same lists on every metric (ranks flatten clear wins).
-    """
-    totals: dict[str, float] = defaultdict(float)
-    chunks: dict[str, Chunk] = {}
-    for scored, weight in lists:
-        top = max((score for _, score in scored), default=0.0)
-        if weight <= 0 or top <= 0:
-            continue
-        for chunk, score in scored:
-            totals[chunk.id] += weight * score / top
-            chunks.setdefault(chunk.id, chunk)
-    order = sorted(totals, key=lambda cid: -totals[cid])
-    return [(chunks[cid], totals[cid]) for cid in order]
-
-
-def resort_head(scored: Scored, bonus: dict[str, float], depth: int) -> Scored:
-    """The first ``depth`` chunks re-scored as fused score (scaled by the best) + their bonus and
-    re-sorted; the rest follow in fused order, scaled the same way (so still below the head).
-
-    ``bonus``: per chunk id, what its best sentences add (``Retriever._sentence_bonus``: the weighted
-    cosine of its sentence closest to one clause, and the weighted share of one piece of the question
-    that one of its sentences holds). A passage whose single sentence states what one part of the
-    question asks rises above passages that loosely match the whole question.
-    """
-    head, tail = scored[:depth], scored[depth:]
-    top = max((score for _, score in head), default=0.0)
-    if not bonus or top <= 0 or not head:
-        return list(scored)
-    rescored = [(chunk, score / top + bonus.get(chunk.id, 0.0)) for chunk, score in head]
-    rescored.sort(key=lambda item: -item[1])
-    return [*rescored, *((chunk, score / top) for chunk, score in tail)]
-
-
-def rerank_by_sentences(scored: Scored, bonus: dict[str, float], depth: int) -> Ranked:
-    """The chunks of ``resort_head``, in its order."""
-    return [chunk for chunk, _ in resort_head(scored, bonus, depth)]
-
-
-def confident_outlets(outlets: Sequence[OutletRanking], margin: float) -> list[OutletRanking]:
-    """The named outlets whose best article leads the next by ``margin`` of its score, most confident first.
-
-    Measured on MultiHop-RAG, a confident outlet's best article is the one the question means far
-    more often than not (see README, "Retrieval").
-    """
-    return sorted((r for r in outlets if r.scored and r.margin >= margin), key=lambda r: -r.margin)
-
-
-def lead_with_confident(ranked: Ranked, confident: Sequence[OutletRanking]) -> Ranked:
-    """A passage of each confident outlet's best article first (as ``confident_outlets`` orders
-    them), then the rest.
-
-    The passage is the article's first in ``ranked``, which after the sentence re-sort is the one
-    whose sentences state the question best (measured on MultiHop-RAG: chunk MRR@10 0.763 against
-    0.732 for the article's best passage in the outlet's own ranking); the outlet's best passage
-    when the article is not in ``ranked``.
-    """
-    first: dict[str, Chunk] = {}
-    for chunk in ranked:
-        first.setdefault(chunk.article.id, chunk)
-    leaders: dict[str, Chunk] = {}
-    for ranking in confident:
-        best = ranking.scored[0][0]
-        leader = first.get(best.article.id, best)
-        leaders.setdefault(leader.id, leader)
-    return [*leaders.values(), *(c for c in ranked if c.id not in leaders)] if leaders else ranked
-
-
-def diversify(ranked: Ranked, max_per_article: int) -> Ranked:
-    """Same chunks, each article's passages past the first max_per_article moved behind the others."""
-    seen: dict[str, int] = defaultdict(int)
-    first: Ranked = []
-    later: Ranked = []
-    for chunk in ranked:
-        seen[chunk.article.id] += 1
-        (first if seen[chunk.article.id] <= max_per_article else later).append(chunk)
-    return first + later
-
-
-class BM25Scorer(Protocol):
-    """Anything that scores a text with BM25 under filters (a snapshot, or QueryScores)."""
-
-    def scores(self, query: str, filters: Filters) -> NDArray[np.float64] | None:
-        """BM25 score of every chunk (0 outside the filters); None when nothing passes them."""
-        ...
-
-
-class QueryScores:
-    """BM25 scores of one search's texts (the query, its clauses), computed once, masked per filter.
-
-    A search scores the same texts under several filters (the whole query, then each named
-    outlet or date); BM25 over the whole snapshot is the costly part, the mask is cheap.
-    """
-
-    def __init__(self, snapshot: LexicalSnapshot, name_variants: bool = True) -> None:
-        self.snapshot = snapshot
-        self._name_variants = name_variants
-        self._unfiltered: dict[str, NDArray[np.float64] | None] = {}
-
-    def scores(self, query: str, filters: Filters) -> NDArray[np.float64] | None:
-        """BM25 score of every chunk (0 outside the filters); None when nothing passes them."""
-        mask = self.snapshot.mask(filters)
-        if mask is not None and not mask.any():
-            return None
-        if query not in self._unfiltered:
-            self._unfiltered[query] = self.snapshot.scores(query, Filters(), self._name_variants)
-        raw = self._unfiltered[query]
-        if raw is None or mask is None:
-            return raw
-        return np.where(mask, raw, 0.0)
-
-
-def clause_scores(scorer: BM25Scorer, clauses: Sequence[str], filters: Filters) -> NDArray[np.float64] | None:
-    """Per chunk, its best BM25 score for any one clause of the query, each clause scaled to [0, 1].
-
-    None when there are fewer than two clauses (the whole query already is the clause) or no
-    clause matches anything.
-    """
-    if len(clauses) < 2:
-        return None
-    best: NDArray[np.float64] | None = None
-    for clause in clauses:
-        scores = scorer.scores(clause, filters)
-        if scores is None:
-            continue
-        top = float(scores.max())
-        if top <= 0:
-            continue
-        scaled = scores / top
-        best = scaled if best is None else np.maximum(best, scaled)
-    return best
 
 
 class Retriever:

@@ -20,7 +20,8 @@ from service.embeddings import Embedder
 from service.extractive import ExtractiveGenerator, named_outlet_groups
 from service.models import Filters, Passage
 from service.query_analysis import NamedOutlet
-from service.retrieval import OutletArticle, OutletRanking, Retrieval, confident_outlets
+from service.ranking import OutletRanking, confident_outlets
+from service.retrieval import OutletArticle, Retrieval
 from service.settings import Settings
 from service.store import ChunkStore
 from service.streaming import Delta, Final, Sources, stream_answer

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -11,20 +10,11 @@ import pytest
 
 from service.embeddings import Embedder
 from service.lexical import build_lexical_index, tokenize
-from service.models import Chunk, Filters
+from service.models import Filters
 from service.name_variants import NameVariants
-from service.query_analysis import NamedDate, NamedOutlet, QueryAnalyzer, question_pieces, split_clauses
-from service.retrieval import (
-    OutletRanking,
-    Retriever,
-    clause_scores,
-    confident_outlets,
-    diversify,
-    fused_scores,
-    lead_with_confident,
-    rerank_by_sentences,
-    resort_head,
-)
+from service.query_analysis import NamedDate, QueryAnalyzer, question_pieces, split_clauses
+from service.query_scores import clause_scores
+from service.retrieval import Retriever
 from service.sentences import split_sentences
 from service.settings import RetrievalMode, Settings
 from service.store import ChunkStore, build_store
@@ -46,11 +36,6 @@ def retriever_for(
     settings, store = seeded
     retrieval = settings.retrieval.model_copy(update={"mode": mode, **extra})
     return Retriever(store, embedder, build_lexical_index(settings, store), retrieval)
-
-
-def fuse(lists: list[tuple[list[tuple[Chunk, float]], float]]) -> list[Chunk]:
-    """The fused order alone."""
-    return [chunk for chunk, _ in fused_scores(lists)]
 
 
 def seed_numbers(
@@ -183,69 +168,6 @@ def test_analyzer_recognises_indexed_outlets_authors_and_dates_only() -> None:
     assert before == [NamedDate(date(2023, 11, 21), "before")]
 
 
-def test_fusion_rewards_agreement_and_diversity_spreads_articles(
-    seeded: tuple[Settings, ChunkStore], embedder: Embedder
-) -> None:
-    dense = retriever_for(seeded, embedder, "dense").search("Quds Force commander", 6)
-    chunks = [p.chunk for p in dense]
-    # Equal scores in two opposite lists: a third list holding only chunk 2 decides.
-    flat = [(c, 1.0) for c in chunks]
-    fused = fuse([(flat, 1.0), (list(reversed(flat)), 1.0), ([(chunks[2], 0.5)], 1.0)])
-    assert fused[0] == chunks[2]
-    # Each list's scores count relative to its best, summed over the lists.
-    two = fused_scores([([(chunks[0], 4.0), (chunks[1], 2.0)], 1.0), ([(chunks[1], 3.0)], 0.8)])
-    assert [c for c, _ in two] == [chunks[1], chunks[0]]
-    assert [score for _, score in two] == pytest.approx([0.5 + 0.8, 1.0])
-    # Each list counts relative to its own best: a restricted list's best is worth the main list's best.
-    main = [(chunks[0], 10.0), (chunks[1], 9.0)]
-    named = [(chunks[3], 2.0), (chunks[1], 1.0)]
-    assert fuse([(main, 1.0), (named, 1.0)])[:3] == [chunks[1], chunks[0], chunks[3]]
-    assert fuse([(main, 1.0), (named, 0.0)]) == [chunks[0], chunks[1]]
-    spread = diversify(chunks, 1)
-    firsts = spread[: len({c.article.id for c in chunks})]
-    assert len({c.article.id for c in firsts}) == len(firsts)
-    assert sorted(c.id for c in spread) == sorted(c.id for c in chunks)
-
-
-def test_confident_named_outlets_best_passages_lead_the_results(
-    seeded: tuple[Settings, ChunkStore], embedder: Embedder
-) -> None:
-    chunks = [p.chunk for p in retriever_for(seeded, embedder, "dense").search("Quds Force commander", 8)]
-    by_article: dict[str, Chunk] = {}
-    for chunk in chunks:
-        by_article.setdefault(chunk.article.id, chunk)  # each article's first passage in the ranking
-    a, b, c = list(by_article.values())[:3]
-
-    def ranking(*scored: tuple[Chunk, float]) -> OutletRanking:
-        return OutletRanking(NamedOutlet("x", ("x",)), list(scored))
-
-    clear = ranking((c, 1.0))  # alone in its outlet: margin 1
-    close = ranking((b, 1.0), (a, 0.95))  # margin 0.05: not confident
-    lead = ranking((a, 1.0), (b, 0.8))  # margin 0.2
-    led = lead_with_confident(chunks, confident_outlets([close, lead, clear], 0.1))
-    assert led[:2] == [c, a]  # most confident first
-    assert sorted(x.id for x in led) == sorted(x.id for x in chunks)  # nothing lost or repeated
-    assert lead_with_confident(chunks, confident_outlets([close], 0.1)) == chunks
-    assert lead_with_confident(chunks, confident_outlets([lead, clear], 2.0)) == chunks  # above 1: never
-
-
-def test_a_confident_outlet_leads_with_its_best_article_s_first_passage_in_the_ranking(
-    seeded: tuple[Settings, ChunkStore], embedder: Embedder
-) -> None:
-    chunks = [p.chunk for p in retriever_for(seeded, embedder, "dense").search("Quds Force commander", 30)]
-    counts = Counter(c.article.id for c in chunks)
-    article = next(a for a, n in counts.items() if n >= 2)
-    first, second = [c for c in chunks if c.article.id == article][:2]
-    # The outlet's own ranking puts the article's later passage first (as a search within the
-    # outlet may); the results lead with the article's passage that ranks first after the re-sort.
-    ranking = OutletRanking(NamedOutlet("x", ("x",)), [(second, 1.0)])
-    led = lead_with_confident(chunks, [ranking])
-    assert led[0] == first
-    assert sorted(c.id for c in led) == sorted(c.id for c in chunks)
-    others = [c for c in chunks if c.article.id != article]
-    assert lead_with_confident(others, [ranking])[0] == second  # not ranked at all: the outlet's best
-
-
 def test_hybrid_search_reads_which_sentence_holds_most_of_a_piece_of_the_question(
     seeded: tuple[Settings, ChunkStore], embedder: Embedder
 ) -> None:
@@ -267,16 +189,6 @@ def test_hybrid_search_reads_which_sentence_holds_most_of_a_piece_of_the_questio
     )
     assert shares[heavy.search(JOINED, 1)[0].chunk.id] == best
     assert [p.chunk.id for p in heavy.search(JOINED, 10)] != [c.id for c in head[:10]]  # it did re-sort
-
-
-def test_resort_head_rescales_the_head_re_sorts_it_and_keeps_the_tail_below(
-    seeded: tuple[Settings, ChunkStore], embedder: Embedder
-) -> None:
-    chunks = [p.chunk for p in retriever_for(seeded, embedder, "dense").search("Quds Force commander", 4)]
-    fused = [(chunks[0], 2.0), (chunks[1], 1.8), (chunks[2], 1.6), (chunks[3], 1.5)]
-    resorted = resort_head(fused, {chunks[1].id: 0.5}, 2)
-    assert resorted == [(chunks[1], 1.4), (chunks[0], 1.0), (chunks[2], 0.8), (chunks[3], 0.75)]
-    assert resort_head(fused, {}, 2) == fused  # no bonus: as it was
 
 
 def test_answers_re_sort_each_named_outlet_s_own_ranking_by_sentence_terms(
@@ -359,18 +271,6 @@ def test_each_clause_of_a_joined_question_brings_its_best_passage(
     assert clause_scores(snapshot, clauses, Filters(sources=("The National",))) is not None
     hybrid = seed_numbers(retriever_for(seeded, embedder), JOINED, 3)
     assert {"003", "001"} <= set(hybrid)
-
-
-def test_a_passage_whose_sentence_states_a_clause_rises_within_the_head(
-    seeded: tuple[Settings, ChunkStore], embedder: Embedder
-) -> None:
-    chunks = [p.chunk for p in retriever_for(seeded, embedder, "dense").search("Quds Force commander", 4)]
-    fused = [(chunks[0], 2.0), (chunks[1], 1.8), (chunks[2], 1.6), (chunks[3], 1.5)]
-    bonus = dict(zip([c.id for c in chunks], [0.1, 0.15, 0.45, 0.5], strict=True))
-    # c2's sentence lifts it over c0 and c1 (1.6/2 + 0.45 > 2/2 + 0.1); c3 lies past the head.
-    assert rerank_by_sentences(fused, bonus, 3) == [chunks[2], chunks[0], chunks[1], chunks[3]]
-    assert rerank_by_sentences(fused, {}, 3) == chunks  # no bonus: fused order
-    assert rerank_by_sentences([], bonus, 3) == []
 
 
 def test_hybrid_search_reads_each_passages_best_sentence_for_a_clause(
