@@ -15,7 +15,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from service.answering import Answer, AnswerService, Retrieved
+from service.answer_assembly import Answer
+from service.answering import AnswerService, Retrieved
 from service.errors import BackendUnavailable
 from service.extractive import ExtractiveGenerator
 from service.generation import INSUFFICIENT_ANSWER, Draft
@@ -65,8 +66,9 @@ StreamEvent = Sources | Delta | Restart | Final
 class MarkerRenumberer:
     """Renumbers passage markers in streamed text to citation numbers in order of first use.
 
-    It applies the rule of ``answering.renumber`` as the text arrives, so the streamed markers
-    match the final answer's citations; markers split across deltas are held back until complete.
+    It numbers them as the final answer does (``answer_assembly.assemble``: in order of first use,
+    unknown markers dropped) as the text arrives, so the streamed markers match the final answer's
+    citations; markers split across deltas are held back until complete.
     """
 
     passage_count: int

@@ -17,7 +17,8 @@ from datetime import date
 import numpy as np
 from numpy.typing import NDArray
 
-from service.answering import Answer, AnswerService
+from service.answer_assembly import Answer
+from service.answering import AnswerService
 from service.errors import BackendUnavailable, NotFound
 from service.extractive import ExtractiveGenerator
 from service.generation import Draft

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.answering import Answer, attribution
+from service.answer_assembly import Answer, attribution
 from service.api.deps import AnswersDep, MetricsDep, SettingsDep
 from service.schemas import (
     ArticleOut,
