@@ -37,13 +37,14 @@ from typing import Any
 import httpx
 
 from bench.metrics import percentile
+from service.chunk_metadata import article_meta_from, where_clause
 from service.embeddings import build_embedder, default_model_path
 from service.encoder_choice import DEFAULT_BACKEND
 from service.ingestion.pipeline import IngestPipeline
 from service.lexical import build_lexical_index, top_positions
 from service.models import Chunk, Filters, indexed_text
 from service.settings import Settings
-from service.store import article_meta_from, build_store, where_clause
+from service.store import build_store
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data" / "multihop"

@@ -34,13 +34,14 @@ import numpy as np
 import Stemmer
 from numpy.typing import NDArray
 
+from service.chunk_metadata import article_meta_from, day_number
 from service.memo import remembered
 from service.models import Chunk, Filters, indexed_text
 from service.name_variants import NameVariants, fold
 from service.sentence_terms import SentenceTerms
 from service.sentences import split_sentences
 from service.settings import Settings
-from service.store import ChunkStore, article_meta_from, day_number
+from service.store import ChunkStore
 
 log = logging.getLogger(__name__)
 # bm25s sets its own logger to DEBUG, which prints "Building index from tokens" on every (re)build.

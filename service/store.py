@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date
 from typing import Any
 from uuid import uuid4
 
@@ -21,11 +20,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from service.chroma import ResolvingCollection, build_chroma_client
+from service.chunk_metadata import article_meta_from, where_clause
 from service.embeddings import embedder_identity
 from service.encoder_choice import EMBEDDER_KEY, recorded_embedder, resolve_embedding_backend
 from service.errors import BackendUnavailable, EmbedderMismatch
 from service.live_versions import LIVE_SUFFIX, LiveVersions, version_of_hash
-from service.models import ArticleMeta, ArticleSummary, Chunk, Filters, Passage
+from service.models import ArticleSummary, Chunk, Filters, Passage
 from service.sentence_vectors import SENTENCES_SUFFIX, SentenceVectors
 from service.settings import Settings
 
@@ -38,68 +38,10 @@ GENERATION_KEY = "newsrag_generation"
 # of two encoders must never mix in one collection.
 
 
-def day_number(day: date | None) -> int:
-    """A date as YYYYMMDD, comparable with $gte/$lte in Chroma; 0 when unknown."""
-    return day.year * 10000 + day.month * 100 + day.day if day else 0
-
-
-_day_number = day_number
-
-
-def chunk_metadata(chunk: Chunk, content_hash: str, n_chunks: int, source_file: str) -> dict[str, Any]:
-    """The flat metadata stored with a chunk in Chroma (no None values allowed there)."""
-    meta = chunk.article
-    return {
-        "article_id": meta.id,
-        "chunk_index": chunk.index,
-        "n_chunks": n_chunks,
-        "content_hash": content_hash,
-        "title": meta.title,
-        "source": meta.source,
-        "source_key": meta.source.casefold(),
-        "author": meta.author,
-        "published": meta.published.isoformat() if meta.published else "",
-        "published_day": _day_number(meta.published),
-        "origin": meta.origin,
-        "source_file": source_file,
-    }
-
-
-def article_meta_from(metadata: dict[str, Any]) -> ArticleMeta:
-    """Rebuild an article's metadata from a stored chunk's metadata."""
-    published = str(metadata.get("published") or "")
-    return ArticleMeta(
-        id=str(metadata["article_id"]),
-        title=str(metadata.get("title") or ""),
-        source=str(metadata.get("source") or ""),
-        author=str(metadata.get("author") or ""),
-        published=date.fromisoformat(published) if published else None,
-        origin=str(metadata.get("origin") or ""),
-    )
-
-
 def _is_live(metadata: dict[str, Any], live: dict[str, str]) -> bool:
     """True when a chunk's metadata names the version its article's live pointer names."""
     article_id = str(metadata.get("article_id", ""))
     return live.get(article_id) == version_of_hash(str(metadata.get("content_hash", "")))
-
-
-def where_clause(filters: Filters) -> dict[str, Any] | None:
-    """Translate filters into a Chroma ``where`` clause (None when unrestricted)."""
-    clauses: list[dict[str, Any]] = []
-    if filters.sources:
-        clauses.append({"source_key": {"$in": sorted({s.casefold() for s in filters.sources})}})
-    if filters.article_ids:
-        clauses.append({"article_id": {"$in": list(dict.fromkeys(filters.article_ids))}})
-    if filters.published_after:
-        clauses.append({"published_day": {"$gte": _day_number(filters.published_after)}})
-    if filters.published_before:
-        # Undated articles (0) must not pass an upper bound.
-        clauses.append({"published_day": {"$lte": _day_number(filters.published_before)}})
-        clauses.append({"published_day": {"$gt": 0}})
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 class ChunkStore:

@@ -19,13 +19,14 @@ from numpy.typing import NDArray
 
 from service.answer_assembly import Answer
 from service.answering import AnswerService
+from service.chunk_metadata import article_meta_from, where_clause
 from service.errors import BackendUnavailable, NotFound
 from service.extractive import ExtractiveGenerator
 from service.generation import Draft
 from service.models import Chunk, Filters, Passage
 from service.retrieval import Retriever
 from service.sentences import split_sentences
-from service.store import ChunkStore, article_meta_from, where_clause
+from service.store import ChunkStore
 
 NOTHING_TO_SUMMARISE = "No indexed article matches this topic or these filters."
 log = logging.getLogger(__name__)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from service.catalog import Catalog
+from service.chunk_metadata import chunk_metadata
 from service.embeddings import Embedder
 from service.ingestion.chunking import chunk_article
 from service.ingestion.cleaning import clean_document
@@ -18,7 +19,7 @@ from service.live_versions import LIVE_SUFFIX, version_of_chunk, version_of_hash
 from service.models import Article, Filters, indexed_text
 from service.retrieval import Retriever
 from service.settings import Settings
-from service.store import ChunkStore, build_store, chunk_metadata
+from service.store import ChunkStore, build_store
 from tests.conftest import pipeline_for, seed
 
 BODY = " ".join(

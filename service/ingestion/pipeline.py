@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from service.chunk_metadata import chunk_metadata
 from service.embeddings import Embedder
 from service.ingestion.chunking import chunk_article
 from service.ingestion.cleaning import clean_document
@@ -24,7 +25,7 @@ from service.lexical import LexicalIndex, build_lexical_index
 from service.models import Article, ArticleMeta, ArticleSummary, Chunk
 from service.sentence_vectors import ChunkVectors, chunk_vectors
 from service.settings import Settings
-from service.store import ChunkStore, chunk_metadata
+from service.store import ChunkStore
 
 ProgressHook = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
 
