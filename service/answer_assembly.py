@@ -1,7 +1,7 @@
 """The answer record, and how it is assembled from the sentences verification kept.
 
-Citations are numbered in order of first use over the kept sentences; each cites the passage's
-sentence closest to the claims citing it. When the cited articles come from more than one outlet,
+Citations are numbered in order of first use over the kept sentences; each quotes the passage's
+sentence that verification found supporting the claim. When the cited articles come from more than one outlet,
 each sentence says which outlet (and date) it comes from. The verdict of every sentence, kept or
 dropped, travels with the answer.
 """
