@@ -39,9 +39,7 @@ def fuse(lists: list[tuple[list[tuple[Chunk, float]], float]]) -> list[Chunk]:
     return [chunk for chunk, _ in fused_scores(lists)]
 
 
-def test_fusion_rewards_agreement_and_diversity_spreads_articles(
-    ranked: list[Chunk],
-) -> None:
+def test_fusion_rewards_agreement_and_diversity_spreads_articles(ranked: list[Chunk]) -> None:
     chunks = ranked[:6]
     # Equal scores in two opposite lists: a third list holding only chunk 2 decides.
     flat = [(c, 1.0) for c in chunks]
@@ -62,9 +60,7 @@ def test_fusion_rewards_agreement_and_diversity_spreads_articles(
     assert sorted(c.id for c in spread) == sorted(c.id for c in chunks)
 
 
-def test_confident_named_outlets_best_passages_lead_the_results(
-    ranked: list[Chunk],
-) -> None:
+def test_confident_named_outlets_best_passages_lead_the_results(ranked: list[Chunk]) -> None:
     chunks = ranked[:8]
     by_article: dict[str, Chunk] = {}
     for chunk in chunks:
@@ -101,9 +97,7 @@ def test_a_confident_outlet_leads_with_its_best_article_s_first_passage_in_the_r
     assert lead_with_confident(others, [ranking])[0] == second  # not ranked at all: the outlet's best
 
 
-def test_resort_head_rescales_the_head_re_sorts_it_and_keeps_the_tail_below(
-    ranked: list[Chunk],
-) -> None:
+def test_resort_head_rescales_the_head_re_sorts_it_and_keeps_the_tail_below(ranked: list[Chunk]) -> None:
     chunks = ranked[:4]
     fused = [(chunks[0], 2.0), (chunks[1], 1.8), (chunks[2], 1.6), (chunks[3], 1.5)]
     resorted = resort_head(fused, {chunks[1].id: 0.5}, 2)
@@ -111,9 +105,7 @@ def test_resort_head_rescales_the_head_re_sorts_it_and_keeps_the_tail_below(
     assert resort_head(fused, {}, 2) == fused  # no bonus: as it was
 
 
-def test_a_passage_whose_sentence_states_a_clause_rises_within_the_head(
-    ranked: list[Chunk],
-) -> None:
+def test_a_passage_whose_sentence_states_a_clause_rises_within_the_head(ranked: list[Chunk]) -> None:
     chunks = ranked[:4]
     fused = [(chunks[0], 2.0), (chunks[1], 1.8), (chunks[2], 1.6), (chunks[3], 1.5)]
     bonus = dict(zip([c.id for c in chunks], [0.1, 0.15, 0.45, 0.5], strict=True))
