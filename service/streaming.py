@@ -66,9 +66,10 @@ StreamEvent = Sources | Delta | Restart | Final
 class MarkerRenumberer:
     """Renumbers passage markers in streamed text to citation numbers in order of first use.
 
-    It numbers them as the final answer does (``answer_assembly.assemble``: in order of first use,
-    unknown markers dropped) as the text arrives, so the streamed markers match the final answer's
-    citations; markers split across deltas are held back until complete.
+    It numbers them as the final answer does (``answer_assembly.assemble``: in order of first use;
+    markers past the passages are dropped) as the text arrives, so the streamed markers match the
+    final answer's citations whenever verification keeps the draft's sentences as written; markers
+    split across deltas are held back until complete.
     """
 
     passage_count: int

@@ -39,7 +39,7 @@ def _data(payload: dict[str, Any]) -> ServerSentEvent:
 
 
 def _squash(text: str) -> str:
-    """The text with whitespace normalised (runs of spaces, a space before punctuation), for comparison."""
+    """The text with each run of whitespace made one space, none before punctuation, for comparison."""
     return re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s+", " ", text)).strip()
 
 
