@@ -17,10 +17,9 @@ from service.citations import CheckedSentence
 from service.evidence import Evidence
 from service.generation import INSUFFICIENT_ANSWER
 from service.models import ArticleMeta, Passage
-from service.sentences import split_sentences
+from service.sentences import before_final_stop, split_sentences
 from service.temporal import TimeIntent
 
-_ENDING = re.compile(r"[.!?]+['\"’”)]*$")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -86,10 +85,7 @@ def attribution(meta: ArticleMeta) -> str:
 def _with_markers(sentence: str, numbers: Sequence[int], note: str) -> str:
     """The sentence with an optional "(outlet, date)" note and its [n] markers before its final stop."""
     tail = (f" ({note})" if note else "") + " " + "".join(f"[{n}]" for n in numbers)
-    match = _ENDING.search(sentence)
-    if not match:
-        return sentence + tail
-    return f"{sentence[: match.start()]}{tail}{match.group(0)}"
+    return before_final_stop(sentence, tail)
 
 
 def assemble(

@@ -32,7 +32,7 @@ from service.generation import INSUFFICIENT_ANSWER, Draft
 from service.keyterms import content_words, key_terms, stem
 from service.models import Passage
 from service.query_analysis import outlet_names
-from service.sentences import split_sentences
+from service.sentences import before_final_stop, split_sentences
 
 _MIN_WORDS = 5
 _MIN_CONTENT_WORDS = 3
@@ -46,7 +46,6 @@ log = logging.getLogger(__name__)
 
 # Stored sentence vectors of chunks by id (service.sentence_vectors.SentenceVectors.of).
 StoredSentences = Callable[[Sequence[str]], Mapping[str, NDArray[np.float32]]]
-_ENDING = re.compile(r"[.!?]+['\"’”)]*$")
 
 
 @dataclass(frozen=True)
@@ -65,10 +64,7 @@ def cite(sentence: str, number: int) -> str:
     stop, the next sentence would run on and the answer would no longer split into the passage's
     own sentences, which the citation check verifies word for word.
     """
-    match = _ENDING.search(sentence)
-    if not match:
-        return f"{sentence} [{number}]."
-    return f"{sentence[: match.start()]} [{number}]{match.group(0)}"
+    return before_final_stop(sentence, f" [{number}]", ".")
 
 
 @lru_cache(maxsize=4096)

@@ -11,6 +11,7 @@ import nltk
 from nltk.tokenize import PunktTokenizer
 
 _CITATION = re.compile(r"\s*\[(\d+)\]")
+_FINAL_STOP = re.compile(r"[.!?]+['\"’”)]*$")  # closing quotes and brackets stay after it
 
 
 @lru_cache(maxsize=1)
@@ -56,3 +57,12 @@ def citation_numbers(text: str) -> list[int]:
 def strip_citations(text: str) -> str:
     """The text without its [n] markers."""
     return _CITATION.sub("", text).strip()
+
+
+def before_final_stop(sentence: str, insert: str, stop: str = "") -> str:
+    """The sentence with ``insert`` set before its final punctuation (and any closing quote or
+    bracket); appended when it has none, followed by ``stop``."""
+    match = _FINAL_STOP.search(sentence)
+    if not match:
+        return f"{sentence}{insert}{stop}"
+    return f"{sentence[: match.start()]}{insert}{match.group(0)}"
