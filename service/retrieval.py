@@ -58,6 +58,7 @@ from service.ranking import (
     rerank_by_sentences,
     resort_head,
 )
+from service.reranker import QueryReranking, Reranker
 from service.sentence_terms import PieceWeights
 from service.sentence_vectors import chunk_vectors
 from service.settings import RetrievalSettings
@@ -112,11 +113,13 @@ class Retriever:
         embedder: Embedder,
         lexical: LexicalIndex | None = None,
         settings: RetrievalSettings | None = None,
+        reranker: Reranker | None = None,
     ) -> None:
         self._store = store
         self._embedder = embedder
         self._lexical = lexical
         self._settings = settings or RetrievalSettings()
+        self._reranker = reranker
         self._analyzed: _Analyzed | None = None
         self._vectors = VectorCache(store)
         self._warmed = ""  # the snapshot generation whose sentence vectors were read into the cache
@@ -162,7 +165,13 @@ class Retriever:
         hybrid = snapshot is not None and mode == "hybrid"
         analysis = self._analyzer(snapshot).analyze(query) if hybrid and snapshot else QueryAnalysis()
         weights = self._settings
-        sorting = hybrid and resort and (weights.sentence_weight > 0 or weights.sentence_term_weight > 0)
+        reranking = self._reranker is not None and weights.reranker_weight > 0 and hybrid
+        rerank = QueryReranking(self._reranker, query) if reranking and self._reranker is not None else None
+        sorting = (
+            hybrid
+            and resort
+            and (weights.sentence_weight > 0 or weights.sentence_term_weight > 0 or rerank is not None)
+        )
         by_vectors = sorting and weights.sentence_weight > 0
         vector, clause_vectors = self._query_vectors(query, analysis.clauses if by_vectors else [])
         # named outlets' rankings are re-sorted only when the question names an outlet
@@ -190,7 +199,7 @@ class Retriever:
                 if outlet is not None:
                     plain.append(OutletRanking(outlet, scored))
                     ranking = self._outlet_ranking(
-                        outlet, scored, resort_outlets, pieces, outlet_texts, snapshot
+                        outlet, scored, resort_outlets, pieces, outlet_texts, snapshot, rerank
                     )
                     outlets.append(ranking)
                 if self._settings.named_source_weight > 0:
@@ -204,12 +213,12 @@ class Retriever:
         if mode == "hybrid":  # a leg alone stays plain: it is the benchmark's baseline
             if sorting and snapshot is not None:
                 texts = clause_vectors if clause_vectors is not None else vector[None, :]
-                ranked = self._by_sentences(fused, texts, pieces, snapshot)
+                ranked = self._by_sentences(fused, texts, pieces, snapshot, rerank)
             ranked = diversify(ranked, self._settings.max_per_article)
             confident = confident_outlets(outlets, self._settings.source_margin)
             ranked = lead_with_confident(ranked, confident)
             if by_outlet and snapshot is not None:
-                lead = self._leading_article(fused, outlet_texts, pieces, snapshot, plain)
+                lead = self._leading_article(fused, outlet_texts, pieces, snapshot, plain, rerank)
         best = list(dict.fromkeys(r.articles[0][0] for r in confident))
         own = [c for r in confident for c, _ in r.scored if c.article.id in best]
         # whole articles only (service.live_versions); one pointer read covers these articles too
@@ -370,13 +379,15 @@ class Retriever:
         pieces: Sequence[PieceWeights],
         texts: NDArray[np.float32] | None,
         snapshot: LexicalSnapshot | None,
+        rerank: QueryReranking | None = None,
     ) -> OutletRanking:
         """A named outlet's ranking: as scored, or, when ``resort``, with its head re-sorted by its
-        passages' best sentences (``_sentence_bonus``: the cosine to ``texts``, the pieces' terms)."""
-        if not resort or snapshot is None or (not pieces and texts is None):
+        passages' best sentences (``_sentence_bonus``: the cosine to ``texts``, the pieces' terms, the
+        cross-encoder's score)."""
+        if not resort or snapshot is None or (not pieces and texts is None and rerank is None):
             return OutletRanking(outlet, scored)
         depth = self._settings.sentence_depth
-        bonus = self._sentence_bonus(scored[:depth], texts, pieces, snapshot)
+        bonus = self._sentence_bonus(scored[:depth], texts, pieces, snapshot, rerank)
         return OutletRanking(outlet, resort_head(scored, bonus, depth))
 
     def _leading_article(
@@ -386,6 +397,7 @@ class Retriever:
         pieces: Sequence[PieceWeights],
         snapshot: LexicalSnapshot,
         outlets: Sequence[OutletRanking],
+        rerank: QueryReranking | None = None,
     ) -> Ranked:
         """The chunks of the article leading the merged ranking as ``/search`` orders its head: re-sorted
         by its passages' best sentences (``_sentence_bonus``, against ``texts``: the whole question's
@@ -395,7 +407,7 @@ class Retriever:
         Measured on MultiHop-RAG, when no named outlet is confident this article is an evidence article
         more often than any named outlet's best (see README, "Benchmarks").
         """
-        ranked = self._by_sentences(fused, texts, pieces, snapshot)
+        ranked = self._by_sentences(fused, texts, pieces, snapshot, rerank)
         ranked = lead_with_confident(ranked, confident_outlets(outlets, self._settings.source_margin))
         if not ranked:
             return []
@@ -408,11 +420,13 @@ class Retriever:
         texts: NDArray[np.float32] | None,
         pieces: Sequence[PieceWeights],
         snapshot: LexicalSnapshot,
+        rerank: QueryReranking | None = None,
     ) -> Ranked:
         """The fused ranking with its head re-sorted by its passages' best sentences
         (``_sentence_bonus``, ``rerank_by_sentences``; ``texts`` None leaves the cosine part out)."""
         depth = self._settings.sentence_depth
-        return rerank_by_sentences(fused, self._sentence_bonus(fused[:depth], texts, pieces, snapshot), depth)
+        bonus = self._sentence_bonus(fused[:depth], texts, pieces, snapshot, rerank)
+        return rerank_by_sentences(fused, bonus, depth)
 
     def _sentence_bonus(
         self,
@@ -420,8 +434,9 @@ class Retriever:
         texts: NDArray[np.float32] | None,
         pieces: Sequence[PieceWeights],
         snapshot: LexicalSnapshot,
+        rerank: QueryReranking | None = None,
     ) -> dict[str, float]:
-        """What each passage of the head gains from its best sentences.
+        """What each passage of the head gains from its best sentences, and from the cross-encoder.
 
         ``sentence_weight`` × the cosine similarity of its sentence closest to one clause (``texts``:
         the clauses' vectors, or the question's; None leaves this part out), read from the sentence
@@ -431,7 +446,9 @@ class Retriever:
         the head has no stored sentence vectors (an index written before they were stored): a
         partial signal would rank unevenly. The first cosine on a snapshot reads its chunks'
         sentence vectors into the cache (as many as it holds), so later searches read none from
-        Chroma; the sentences' terms come with the snapshot.
+        Chroma; the sentences' terms come with the snapshot. With ``rerank`` (a cross-encoder is set),
+        each of the first ``reranker_depth`` passages also gains ``reranker_weight`` × its score, read
+        with the question's text (service.reranker; each passage scored once per search).
         """
         weights = self._settings
         chunks = [chunk for chunk, _ in head]
@@ -450,6 +467,9 @@ class Retriever:
             shares = snapshot.sentence_terms.coverage([position for _, position in indexed], pieces)
             for (chunk, _), share in zip(indexed, shares, strict=True):
                 bonus[chunk.id] += weights.sentence_term_weight * share
+        if rerank is not None:
+            for chunk_id, score in rerank.scores(chunks[: weights.reranker_depth]).items():
+                bonus[chunk_id] += weights.reranker_weight * score
         return bonus
 
     def _named_filters(self, analysis: QueryAnalysis) -> list[tuple[Filters, NamedOutlet | None]]:

@@ -86,6 +86,20 @@ class RetrievalSettings(BaseModel):
     sentence_depth: int = Field(
         default=60, ge=1, le=1000, description="Passages at the head of the fused ranking that are re-sorted."
     )
+    reranker_weight: float = Field(
+        default=1.0,
+        ge=0,
+        description=(
+            "Weight of the cross-encoder's score ([0, 1]) added in the same re-sort to the first "
+            "reranker_depth passages of each ranking, when reranker_model names one; 0 turns it off."
+        ),
+    )
+    reranker_depth: int = Field(
+        default=20,
+        ge=1,
+        le=200,
+        description="Passages at the head of each ranking the cross-encoder reads (a forward pass each).",
+    )
     candidates: int = Field(default=100, ge=1, le=1000, description="Passages each leg proposes for fusion.")
     named_source_weight: float = Field(
         default=1.0,
@@ -175,6 +189,17 @@ class Settings(BaseSettings):
             "Intra-op threads of the encoder (0: the runtime's default, every core). 1 lets concurrent "
             "queries run side by side on separate cores; a lone bulk ingest is faster with 0."
         ),
+    )
+    reranker_model: str = Field(
+        default="",
+        description=(
+            "sentence-transformers CrossEncoder (local path, or a name already in the Hugging Face cache, "
+            "loaded offline) that re-ranks the head of each ranking (retrieval.reranker_weight); empty "
+            "means none: newsrag ships no cross-encoder."
+        ),
+    )
+    reranker_max_length: int = Field(
+        default=512, ge=16, le=8192, description="Tokens of question and passage the cross-encoder reads."
     )
     embedding_cache_size: int = Field(
         default=20_000,

@@ -20,6 +20,7 @@ from service.generation import Generator
 from service.ingestion.pipeline import IngestPipeline
 from service.lexical import build_lexical_index
 from service.llm import build_extractive, build_generator
+from service.reranker import build_reranker
 from service.retrieval import Retriever
 from service.settings import Settings
 from service.store import ChunkStore, build_store
@@ -68,7 +69,7 @@ def build_parts(
     # encoder: its chunks would only flush the cache): the question embedded by an answer's retrieval
     # is reused by the extractive answer, and passages seen before are not re-embedded.
     cached = EmbeddingCache(embedder, settings.embedding_cache_size)
-    retriever = Retriever(store, cached, lexical, settings.retrieval)
+    retriever = Retriever(store, cached, lexical, settings.retrieval, build_reranker(settings))
     stored = store.sentence_vectors.of  # sentence vectors stored by ingest: answers skip embedding them
     fallback = build_extractive(settings, cached, stored)
     generator = generator or build_generator(settings, cached, stored)
