@@ -14,10 +14,10 @@ per question type:
 
 The refusal decision is also swept over thresholds of evidence coverage, so its setting
 (RAG_MIN_EVIDENCE_COVERAGE) can be chosen on these numbers. Writes bench/results/answers.json and
-answers.md. Runs on the retrieval benchmark's index and collection for the configured encoder
-(``bench.eval_retrieval.eval_settings``: ``multihop-onnx-int8`` by default, ``multihop`` with
-``RAG_EMBEDDING_BACKEND=torch``), ingesting the corpus first (unchanged articles are skipped) unless
-``--skip-ingest``.
+answers.md (answers_reranked.* with RAG_RERANKER_MODEL set). Runs on the retrieval benchmark's
+index and collection for the configured encoder (``bench.eval_retrieval.eval_settings``:
+``multihop-onnx-int8`` by default, ``multihop`` with ``RAG_EMBEDDING_BACKEND=torch``), ingesting
+the corpus first (unchanged articles are skipped) unless ``--skip-ingest``.
 """
 
 from __future__ import annotations
@@ -199,10 +199,14 @@ def main() -> None:
         default=0,
         help="Start the every-Nth sample at this answerable query (a held-out check).",
     )
-    parser.add_argument("--out", type=Path, default=RESULTS / "answers")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="results stem (default: bench/results/answers[_reranked])"
+    )
     parser.add_argument("--skip-ingest", action="store_true", help="use the index as it is")
     args = parser.parse_args()
     settings = eval_settings(Settings())
+    # a cross-encoder's run goes beside the default one, not over it
+    out: Path = args.out or RESULTS / ("answers_reranked" if settings.reranker_model else "answers")
     if not args.skip_ingest:
         ingest(DATA / "corpus.json", settings)
     queries = json.loads(args.queries.read_text(encoding="utf-8"))
@@ -230,14 +234,15 @@ def main() -> None:
         "answer_margin": settings.answer_margin,
         "answer_source_margin": settings.answer_source_margin,
         "source_margin": settings.retrieval.source_margin,
+        "reranker_model": settings.reranker_model or None,
         "overall": metrics(records),
         "by_type": {name: metrics(rs) for name, rs in sorted(by_type.items())},
         "sweep": sweep(records),
         "records": records,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    args.out.with_suffix(".md").write_text(markdown(report), encoding="utf-8")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    out.with_suffix(".md").write_text(markdown(report), encoding="utf-8")
     print(markdown(report))
 
 
