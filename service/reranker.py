@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from service.errors import InvalidSettings
-from service.models import Chunk
+from service.models import Chunk, indexed_text
 from service.settings import Settings
 
 
@@ -37,8 +37,9 @@ class CrossEncoderReranker:
     """A sentence-transformers ``CrossEncoder`` on the CPU, loaded from local files only.
 
     Scores go through a sigmoid, so a model trained with one logit (the MS MARCO and BGE rerankers)
-    gives [0, 1] whatever its logits' scale. Tokenising holds a lock, as the embedder's does (the fast
-    tokenizer is not safe under concurrent calls).
+    gives [0, 1] whatever its logits' scale. ``CrossEncoder.predict`` tokenises and runs the model in
+    one call, and the fast tokenizer is not safe under concurrent calls, so concurrent searches take
+    turns at it (a lock).
     """
 
     def __init__(self, model: str, *, max_length: int = 512, batch_size: int = 16, threads: int = 0) -> None:
@@ -76,7 +77,11 @@ class CrossEncoderReranker:
 
 
 class QueryReranking:
-    """One query's cross-encoder scores, each chunk scored once however many rankings it heads."""
+    """One query's cross-encoder scores, each chunk scored once however many rankings it heads.
+
+    A chunk is read as the encoder and the lexical index read it (``indexed_text``: its title, outlet
+    and date, then its text), so a question naming an outlet or a date can match them.
+    """
 
     def __init__(self, reranker: Reranker, query: str) -> None:
         self._reranker = reranker
@@ -87,7 +92,7 @@ class QueryReranking:
         """The score of each chunk (by id), scoring only those not scored before for this query."""
         fresh = list({c.id: c for c in chunks if c.id not in self._scores}.values())
         if fresh:
-            found = self._reranker.score(self._query, [c.text for c in fresh])
+            found = self._reranker.score(self._query, [indexed_text(c) for c in fresh])
             self._scores.update(zip((c.id for c in fresh), found, strict=True))
         return {c.id: self._scores[c.id] for c in chunks}
 

@@ -13,7 +13,9 @@ the names the leading articles share score the merged passages by BM25 and that 
 too (``feedback_weight``; service.feedback). The head of that ranking is re-sorted
 by its passages' best sentences: the cosine of the sentence closest to one clause (``sentence_weight``;
 the sentence vectors ingest stored) and the share of one piece of the question one sentence holds in
-idf-weighted terms (``sentence_term_weight``; service.sentence_terms). The ranking is then spread
+idf-weighted terms (``sentence_term_weight``; service.sentence_terms), and, when a cross-encoder
+is configured, its score for each of the first passages (``reranker_weight``, ``reranker_depth``;
+service.reranker). The ranking is then spread
 across articles (at most ``max_per_article`` passages of one article before every other article had
 its turn). Last, for each named outlet whose own best article clearly leads its next
 (``source_margin``), that article's first passage in the ranking goes first. Each named outlet's
@@ -165,8 +167,8 @@ class Retriever:
         hybrid = snapshot is not None and mode == "hybrid"
         analysis = self._analyzer(snapshot).analyze(query) if hybrid and snapshot else QueryAnalysis()
         weights = self._settings
-        reranking = self._reranker is not None and weights.reranker_weight > 0 and hybrid
-        rerank = QueryReranking(self._reranker, query) if reranking and self._reranker is not None else None
+        reranker = self._reranker if hybrid and weights.reranker_weight > 0 else None
+        rerank = QueryReranking(reranker, query) if reranker is not None else None
         sorting = (
             hybrid
             and resort

@@ -18,6 +18,7 @@ from service.api.parts import build_parts
 from service.embeddings import Embedder, default_model_path
 from service.errors import InvalidSettings
 from service.lexical import build_lexical_index
+from service.models import indexed_text
 from service.reranker import CrossEncoderReranker, Reranker, build_reranker
 from service.retrieval import Retriever
 from service.settings import Settings
@@ -117,7 +118,7 @@ def test_results_follow_the_cross_encoder_when_it_decides(
     plain = Retriever(store, embedder, lexical, retrieval).search(QUESTION, 100)
     reranked = Retriever(store, embedder, lexical, retrieval, cross_encoder).search(QUESTION, 100)
     assert {p.chunk.id for p in reranked} == {p.chunk.id for p in plain}  # every seed passage, re-ordered
-    texts = [p.chunk.text for p in plain]
+    texts = [indexed_text(p.chunk) for p in plain]  # what the retriever hands the cross-encoder
     scores = dict(zip((p.chunk.id for p in plain), cross_encoder.score(QUESTION, texts), strict=True))
     best = sorted(scores, key=lambda chunk_id: -scores[chunk_id])
     assert [p.chunk.id for p in reranked[:3]] == best[:3]  # three passages: no article has had to wait
@@ -155,5 +156,5 @@ def test_the_service_re_ranks_with_the_configured_cross_encoder(
         }
     )
     passages = build_parts(configured, store=store, embedder=embedder).retriever.search(QUESTION, 20)
-    scores = cross_encoder.score(QUESTION, [p.chunk.text for p in passages])
+    scores = cross_encoder.score(QUESTION, [indexed_text(p.chunk) for p in passages])
     assert scores[0] == max(scores)
